@@ -1,0 +1,130 @@
+"""The composition root: builds the database, services, Slack client and Bolt app. Nothing at import."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.clock import Clock, SystemClock
+from bot.domain.rhi import ReminderPolicy
+from bot.services.container import Services
+from bot.services.episodes import EpisodeConfig, EpisodeService
+from bot.services.outbox import OutboxWorker
+from bot.services.reminders import ReminderPlanner
+from bot.services.rhi import RhiService
+from bot.services.sweep import Sweeper
+from bot.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def instance_name() -> str:
+    """Unique per running copy: hostname, pid and a random suffix (pids repeat in containers)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def build_client(settings: Settings) -> WebClient:
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        # Bolt copies these into the client it builds for each request.
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=1),
+        ],
+    )
+
+
+def build_services(
+    settings: Settings,
+    *,
+    client: WebClient,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    instance_id: str | None = None,
+    migrate: bool = True,
+) -> Services:
+    from handlers.notifier import SlackNotifier
+
+    clock = clock or SystemClock()
+    db = db or Database.from_url(settings.database_url)
+    if migrate:
+        upgrade(db.engine)
+    instance_id = instance_id or instance_name()
+    tz = settings.tz
+    worker = OutboxWorker(
+        db=db,
+        clock=clock,
+        notifier=SlackNotifier(client, tz),
+        instance_id=instance_id,
+        control_room_channel=settings.control_room_channel,
+        safeguarding_channel=settings.safeguarding_channel,
+        claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
+    )
+    planner = ReminderPlanner(
+        db=db,
+        clock=clock,
+        policy=ReminderPolicy(
+            before_hours=settings.rhi_reminder_before_hours,
+            escalate_after_hours=settings.rhi_escalate_after_hours,
+            quiet=settings.quiet_window,
+            tz=tz,
+        ),
+        safeguarding_channel=settings.safeguarding_channel,
+        control_room_channel=settings.control_room_channel,
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        episodes=EpisodeService(
+            db=db,
+            clock=clock,
+            config=EpisodeConfig(
+                control_room_channel=settings.control_room_channel,
+                tz=tz,
+                rhi_due_hours=settings.rhi_due_hours,
+                repeat_window_days=settings.repeat_missing_window_days,
+            ),
+        ),
+        rhi=RhiService(db=db, clock=clock, control_room_channel=settings.control_room_channel),
+        worker=worker,
+        sweeper=Sweeper(
+            db=db, clock=clock, planner=planner, worker=worker, instance_id=instance_id
+        ),
+    )
+
+
+def build_app(
+    settings: Settings, services: Services, *, client: WebClient, **app_options: Any
+) -> App:
+    from handlers import register
+
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        token_verification_enabled=True,
+        **app_options,
+    )
+
+    @app.middleware
+    def inject_services(context: dict[str, Any], next: Any) -> Any:
+        context["services"] = services
+        return next()
+
+    register(app)
+    return app

@@ -1,0 +1,137 @@
+"""`missing-bot serve | socket | migrate | sweep | demo`: one entry point for operators."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("missing_bot")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from storage.db import make_engine
+    from storage.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"database at revision {current_revision(engine)}")
+    return 0
+
+
+def cmd_sweep(settings: Settings) -> int:
+    from bot.app import build_client, build_services
+
+    settings.require("slack_bot_token", "control_room_channel")
+    services = build_services(settings, client=build_client(settings))
+    result = services.sweeper.run_once()
+    failed = [o for o in result.outcomes if o.status != "sent"]
+    print(f"pass done: {result.planned} planned, {result.sent} sent, {len(failed)} not sent")
+    return 0
+
+
+def cmd_serve(settings: Settings) -> int:
+    from bot.app import build_app, build_client, build_services
+    from bot.scheduler import start_scheduler
+    from bot.web import WebApp, make_server
+
+    settings.require("slack_bot_token", "slack_signing_secret", "control_room_channel")
+    client = build_client(settings)
+    services = build_services(settings, client=client)
+    app = build_app(settings, services, client=client)
+    scheduler = start_scheduler(services.sweeper, tick_seconds=settings.tick_seconds)
+    server = make_server(
+        WebApp(app, services, scheduler_expected=True), host="0.0.0.0", port=settings.port
+    )
+    log.info("serving Slack requests on :%s/slack/events", server.effective_port)
+    _stop_on_signals(server.close)
+    try:
+        server.run()
+    except OSError:
+        pass  # closing the socket from the signal handler ends run() this way
+    finally:
+        scheduler.shutdown(wait=False)
+        services.db.dispose()
+    return 0
+
+
+def cmd_socket(settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app, build_client, build_services
+    from bot.scheduler import start_scheduler
+
+    settings.require("slack_bot_token", "slack_app_token", "control_room_channel")
+    client = build_client(settings)
+    services = build_services(settings, client=client)
+    app = build_app(settings, services, client=client)
+    scheduler = start_scheduler(services.sweeper, tick_seconds=settings.tick_seconds)
+    handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+    stop = threading.Event()
+    _stop_on_signals(stop.set)
+    handler.connect()
+    log.info("connected to Slack in Socket Mode")
+    stop.wait()
+    handler.close()
+    scheduler.shutdown(wait=False)
+    return 0
+
+
+def cmd_demo(settings: Settings) -> int:
+    from bot.demo.console import run_demo
+
+    return run_demo(settings)
+
+
+def _stop_on_signals(stop: object) -> None:
+    def handle(signum: int, _frame: object) -> None:
+        log.info("signal %s: shutting down", signum)
+        stop()  # type: ignore[operator]
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+COMMANDS = {
+    "serve": (cmd_serve, "HTTP mode: Slack requests at POST /slack/events, GET /healthz"),
+    "socket": (cmd_socket, "Socket Mode (needs SLACK_APP_TOKEN)"),
+    "migrate": (cmd_migrate, "apply database migrations"),
+    "sweep": (cmd_sweep, "run one scheduler pass now (reminders, retries) and exit"),
+    "demo": (cmd_demo, "offline demo: the full bot against a local fake Slack, in this terminal"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="missing-bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_fn, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text)
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"missing-bot: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    try:
+        return COMMANDS[args.command][0](settings)
+    except SettingsError as exc:
+        print(f"missing-bot: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

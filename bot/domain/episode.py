@@ -1,0 +1,134 @@
+"""The episode life cycle: what a new episode must satisfy and which status changes are allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.domain.people import age_on
+from bot.errors import UserError
+
+
+class Risk(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NO_APPARENT_RISK = "no_apparent_risk"
+
+    @property
+    def label(self) -> str:
+        return {"high": "High", "medium": "Medium", "low": "Low"}.get(
+            self.value, "No apparent risk"
+        )
+
+
+RISK_ORDER = {Risk.HIGH: 0, Risk.MEDIUM: 1, Risk.LOW: 2, Risk.NO_APPARENT_RISK: 3}
+
+RISK_FACTORS = {
+    "cse": "Child sexual exploitation",
+    "cce": "Criminal exploitation / county lines",
+    "mental_health": "Mental health",
+    "self_harm": "Self-harm",
+    "medication": "Medication needed",
+    "other": "Other",
+}
+
+
+class Status(StrEnum):
+    MISSING = "missing"
+    RETURNED = "returned"
+
+
+# (previous, current): the only status changes there are. A return recorded in error is
+# undone by reopening, which puts the episode back to missing.
+TRANSITIONS: set[tuple[Status, Status]] = {
+    (Status.MISSING, Status.RETURNED),
+    (Status.RETURNED, Status.MISSING),
+}
+
+
+def check_transition(previous: Status, current: Status) -> None:
+    if (previous, current) not in TRANSITIONS:
+        raise UserError(f"An episode that is {previous.value} cannot become {current.value}.")
+
+
+MAX_SHORT = 200
+MAX_LONG = 2000
+
+
+@dataclass
+class NewEpisode:
+    """What the form gives, already typed; `validate` says what is wrong, per field."""
+
+    child_name: str
+    date_of_birth: date | None
+    last_seen_at: datetime | None
+    last_seen_place: str
+    risk_level: str | None
+    looked_after: bool
+    placing_authority: str = ""
+    risk_factors: list[str] = field(default_factory=list)
+    description: str = ""
+    reported_by: str = ""
+    incident_ref: str = ""
+    officer_id: str = ""
+
+    def validate(self, *, now: datetime, tz: ZoneInfo) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        local_today = now.astimezone(tz).date()
+        name = " ".join(self.child_name.split())
+        if not name:
+            errors["child_name"] = "Enter the child's name."
+        elif len(name) > MAX_SHORT:
+            errors["child_name"] = f"Keep the name under {MAX_SHORT} characters."
+        elif not any(ch.isalpha() for ch in name):
+            errors["child_name"] = "The name must contain letters."
+        if self.date_of_birth is None:
+            errors["date_of_birth"] = "Enter the date of birth."
+        elif self.date_of_birth > local_today:
+            errors["date_of_birth"] = "The date of birth is in the future."
+        if self.last_seen_at is None:
+            errors["last_seen_at"] = "Enter when the child was last seen."
+        elif self.last_seen_at > now:
+            errors["last_seen_at"] = "Last seen cannot be in the future."
+        if self.date_of_birth and self.last_seen_at and "date_of_birth" not in errors:
+            seen_day = self.last_seen_at.astimezone(tz).date()
+            if seen_day < self.date_of_birth:
+                errors["last_seen_at"] = "Last seen is before the date of birth."
+            elif age_on(self.date_of_birth, max(seen_day, self.date_of_birth)) >= 18:
+                errors["date_of_birth"] = (
+                    "The child must be under 18 on the day last seen; adults are not logged here."
+                )
+        if not self.last_seen_place.strip():
+            errors["last_seen_place"] = "Enter where the child was last seen."
+        if self.risk_level not in {r.value for r in Risk}:
+            errors["risk_level"] = "Choose a risk level."
+        if self.placing_authority.strip() and not self.looked_after:
+            errors["placing_authority"] = (
+                "A placing authority is only for a looked-after child: choose 'Yes' above or "
+                "clear this."
+            )
+        unknown = [f for f in self.risk_factors if f not in RISK_FACTORS]
+        if unknown:
+            errors["risk_factors"] = "Unknown risk factor."
+        for block_id, value, limit in (
+            ("last_seen_place", self.last_seen_place, MAX_SHORT * 2),
+            ("placing_authority", self.placing_authority, MAX_SHORT),
+            ("description", self.description, MAX_LONG),
+            ("reported_by", self.reported_by, MAX_LONG),
+            ("incident_ref", self.incident_ref, 60),
+        ):
+            if len(value) > limit and block_id not in errors:
+                errors[block_id] = f"Keep this under {limit} characters."
+        if not self.officer_id:
+            errors["officer"] = "Choose the officer in the case."
+        return errors
+
+
+def check_return_time(*, returned_at: datetime, last_seen_at: datetime, now: datetime) -> None:
+    if returned_at > now:
+        raise UserError("The return time is in the future: give the time the child came back.")
+    if returned_at < last_seen_at:
+        raise UserError("The return time is before the child was last seen.")

@@ -1,0 +1,18 @@
+"""Errors a person can act on: their message is shown to them as it is."""
+
+
+class UserError(Exception):
+    """Bad input or a refused action. The message is safe, specific and shown privately."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(UserError):
+    pass
+
+
+class StorageUnavailable(Exception):
+    """The database could not be reached: nothing was saved."""

@@ -1,0 +1,32 @@
+"""The audit trail: every change and every view of a child's details writes a row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import AuditEvent
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    episode_id: int | None = None,
+    child_id: int | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=at,
+            actor=actor,
+            action=action,
+            episode_id=episode_id,
+            child_id=child_id,
+            detail=detail,
+        )
+    )

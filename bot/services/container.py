@@ -1,0 +1,29 @@
+"""Everything a listener or a scheduler job may use, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.services.episodes import EpisodeService
+from bot.services.outbox import OutboxWorker
+from bot.services.rhi import RhiService
+from bot.services.sweep import Sweeper
+from bot.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    episodes: EpisodeService
+    rhi: RhiService
+    worker: OutboxWorker
+    sweeper: Sweeper
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz

@@ -1,0 +1,82 @@
+"""One scheduler pass: plan what is owed, deliver what is due, record that the pass ran."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.clock import Clock
+from bot.services.outbox import OutboxWorker, Outcome
+from bot.services.reminders import ReminderPlanner
+from storage.db import Database
+from storage.models import SchedulerPass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PassResult:
+    planned: int
+    outcomes: list[Outcome]
+
+    @property
+    def sent(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "sent")
+
+
+class Sweeper:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        planner: ReminderPlanner,
+        worker: OutboxWorker,
+        instance_id: str,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.planner = planner
+        self.worker = worker
+        self.instance_id = instance_id
+
+    def run_once(self) -> PassResult:
+        started = self.clock.now()
+        self._beat(started=started)
+        planned = self.planner.plan()
+        outcomes = self.worker.deliver_due()
+        self._beat(completed=self.clock.now())
+        if planned or outcomes:
+            log.info("scheduler pass: %d planned, %d handled", len(planned), len(outcomes))
+        return PassResult(len(planned), outcomes)
+
+    def _beat(self, *, started: datetime | None = None, completed: datetime | None = None) -> None:
+        with self.db.transaction() as session:
+            row = session.get(SchedulerPass, self.instance_id)
+            if row is None:
+                row = SchedulerPass(instance_id=self.instance_id, passes=0)
+                session.add(row)
+            if started is not None:
+                row.last_started_at = started
+            if completed is not None:
+                row.last_completed_at = completed
+                row.passes = (row.passes or 0) + 1
+
+    def health(self, *, stale_after: timedelta) -> tuple[bool, str]:
+        """Healthy when this copy finished a pass within `stale_after`."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            last = session.scalar(
+                select(SchedulerPass.last_completed_at).where(
+                    SchedulerPass.instance_id == self.instance_id
+                )
+            )
+        if last is None:
+            return False, "no scheduler pass has completed yet"
+        age = now - last
+        if age > stale_after:
+            return False, f"last scheduler pass completed {int(age.total_seconds())} s ago"
+        return True, f"last scheduler pass completed {int(age.total_seconds())} s ago"

@@ -1,0 +1,100 @@
+"""The `/missing new` form. Block ids are a contract: integrations and tests fill the form by them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    CheckboxesElement,
+    DatePickerElement,
+    DateTimePickerElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.domain.episode import RISK_FACTORS, Risk
+
+CALLBACK_ID = "new_episode"
+YES, NO = "yes", "no"
+
+
+def _input(
+    block_id: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None
+) -> InputBlock:
+    element.action_id = block_id
+    return InputBlock(block_id=block_id, label=label, element=element, optional=optional, hint=hint)
+
+
+def new_episode_view(*, name: str, officer_id: str, channel_id: str | None) -> dict[str, Any]:
+    risk_options = [Option(value=r.value, text=r.label) for r in Risk]
+    blocks = [
+        _input(
+            "child_name",
+            "Child's full name",
+            PlainTextInputElement(initial_value=name[:200] or None, max_length=200),
+        ),
+        _input("date_of_birth", "Date of birth", DatePickerElement()),
+        _input("last_seen_at", "Last seen (date and time)", DateTimePickerElement()),
+        _input("last_seen_place", "Last seen where", PlainTextInputElement(max_length=400)),
+        _input(
+            "risk_level",
+            "Risk",
+            StaticSelectElement(placeholder="Grade the risk", options=risk_options),
+        ),
+        _input(
+            "looked_after",
+            "Looked after (in care)?",
+            RadioButtonsElement(
+                options=[Option(value=YES, text="Yes"), Option(value=NO, text="No")],
+                initial_option=Option(value=NO, text="No"),
+            ),
+        ),
+        _input(
+            "placing_authority",
+            "Placing authority",
+            PlainTextInputElement(max_length=200),
+            optional=True,
+            hint="Only for a looked-after child placed by another authority.",
+        ),
+        _input(
+            "risk_factors",
+            "Risk factors",
+            CheckboxesElement(options=[Option(value=k, text=v) for k, v in RISK_FACTORS.items()]),
+            optional=True,
+        ),
+        _input(
+            "description",
+            "Description and clothing",
+            PlainTextInputElement(multiline=True, max_length=2000),
+            optional=True,
+        ),
+        _input(
+            "reported_by",
+            "Reported by (name and how to reach them)",
+            PlainTextInputElement(multiline=True, max_length=2000),
+            optional=True,
+        ),
+        _input(
+            "incident_ref",
+            "Force incident / log number",
+            PlainTextInputElement(max_length=60),
+            optional=True,
+        ),
+        _input("officer", "Officer in the case", UserSelectElement(initial_user=officer_id)),
+    ]
+    view = View(
+        type="modal",
+        callback_id=CALLBACK_ID,
+        title="Log missing child",
+        submit="Log episode",
+        close="Cancel",
+        private_metadata=json.dumps({"channel_id": channel_id}),
+        blocks=blocks,
+    )
+    return view.to_dict()

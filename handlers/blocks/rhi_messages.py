@@ -1,0 +1,94 @@
+"""Reminders to whoever chases a return home interview, and escalations to safeguarding."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+
+from bot.timetext import fmt_duration, fmt_local, fmt_local_short
+from handlers.blocks.common import context, dt, message, risk_badge, section, who
+from handlers.escape import esc
+
+# action_ids of the reminder buttons; the value carries "<rhi_id>:<episode_id>".
+DONE, DECLINED, SNOOZE, REASSIGN = "rhi_done", "rhi_declined", "rhi_snooze", "rhi_reassign"
+
+
+def rhi_buttons(rhi_id: int, episode_id: int) -> ActionsBlock:
+    value = f"{rhi_id}:{episode_id}"
+    return ActionsBlock(
+        block_id=f"rhi_actions:{rhi_id}",
+        elements=[
+            ButtonElement(text="Done", action_id=DONE, value=value, style="primary"),
+            ButtonElement(text="Declined", action_id=DECLINED, value=value),
+            ButtonElement(text="Snooze 4 h", action_id=SNOOZE, value=value),
+            ButtonElement(text="Reassign", action_id=REASSIGN, value=value),
+        ],
+    )
+
+
+def rhi_reminder(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    due = dt(data["due_at"])
+    ref = data["ref"]
+    if now < due:
+        headline = f":alarm_clock: Return home interview for *{ref}* due {fmt_local_short(due, tz, now=now)}"
+        fallback = f"RHI for {ref} due {fmt_local_short(due, tz, now=now)}"
+    elif now - due < timedelta(hours=1):
+        headline = f":warning: Return home interview for *{ref}* is overdue now (was due {fmt_local_short(due, tz, now=now)})"
+        fallback = f"RHI for {ref} overdue now"
+    else:
+        headline = (
+            f":warning: Return home interview for *{ref}* is overdue by "
+            f"{fmt_duration(now - due)} (due {fmt_local(due, tz)})"
+        )
+        fallback = f"RHI for {ref} overdue by {fmt_duration(now - due)}"
+    body = (
+        f"{data['initials']} · {risk_badge(data['risk'])} · returned "
+        f"{fmt_local(dt(data['returned_at']), tz)}"
+    )
+    blocks: list[Block] = [
+        section(headline),
+        section(body),
+        rhi_buttons(int(data["rhi_id"]), int(data["episode_id"])),
+        context(
+            f"Or `/missing rhi {ref} done [by <organisation>]`, `offered`, `declined`, "
+            "`notdone <reason>`, `snooze <hours>`."
+        ),
+    ]
+    return message(fallback, blocks)
+
+
+def rhi_escalation(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    due = dt(data["due_at"])
+    text = (
+        f":rotating_light: *Escalation:* return home interview for *{data['ref']}* "
+        f"({data['initials']}, {risk_badge(data['risk'])}) is overdue by "
+        f"*{fmt_duration(now - due)}* (due {fmt_local(due, tz)}). Chased by "
+        f"{who(data.get('assignee_id'))}."
+    )
+    return message(
+        f"Escalation: RHI for {data['ref']} overdue by {fmt_duration(now - due)}", [section(text)]
+    )
+
+
+def delivery_failed(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    ref = f" about *{esc(data['ref'])}*" if data.get("ref") else ""
+    text = (
+        f":no_entry: The bot could not deliver a message ({esc(data.get('what'))}){ref} to "
+        f"{who(data.get('target'))}: Slack said `{esc(data.get('reason'))}`. It will not retry; "
+        "please make sure a person follows this up."
+    )
+    return message(
+        f"Could not deliver a message{' about ' + str(data['ref']) if data.get('ref') else ''}",
+        [section(text)],
+    )
+
+
+def rhi_acted(original: dict[str, Any], *, note: str) -> dict[str, Any]:
+    """The reminder after someone used a button: buttons gone, who did what shown."""
+    blocks = [b for b in original.get("blocks", []) if b.get("type") != "actions"]
+    blocks = [b for b in blocks if b.get("type") != "context"]
+    blocks.append(context(note).to_dict())
+    return {"text": original.get("text") or note, "blocks": blocks}

@@ -1,0 +1,145 @@
+"""Parsing what people type after `/missing`. Pure: text in, typed request or UserError out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.refs import parse_ref
+from bot.errors import UserError
+from bot.timetext import ACCEPTED_FORMS, parse_when
+
+MAX_NOTE = 1000
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def split_command(text: str) -> tuple[str, list[str]]:
+    words = text.split()
+    if not words:
+        return "", []
+    return words[0].lower(), words[1:]
+
+
+@dataclass(frozen=True)
+class ReturnRequest:
+    episode_id: int
+    returned_at: datetime | None
+    note: str
+
+
+def parse_returned(args: list[str], *, now: datetime, tz: ZoneInfo) -> ReturnRequest:
+    if not args:
+        raise UserError("Which episode? Use `/missing returned M-42 [at 14:30] [note]`.")
+    episode_id = parse_ref(args[0])
+    rest = args[1:]
+    when: datetime | None = None
+    if rest and rest[0].lower() == "at":
+        if len(rest) == 1:
+            raise UserError(f"`at` needs a time: {ACCEPTED_FORMS}.")
+        when, used = _longest_time(rest[1:], now=now, tz=tz)
+        rest = rest[1 + used :]
+    note = " ".join(rest)
+    if len(note) > MAX_NOTE:
+        raise UserError(f"Keep the note under {MAX_NOTE} characters.")
+    return ReturnRequest(episode_id, when, note)
+
+
+def _longest_time(words: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
+    """The time may be one or two words (`14:30`, `24/11 14:30`): try the longer first."""
+    first_error: UserError | None = None
+    for size in (2, 1):
+        if len(words) < size:
+            continue
+        try:
+            return parse_when(" ".join(words[:size]), now=now, tz=tz), size
+        except UserError as exc:
+            if size == 1 or first_error is None:
+                first_error = exc
+    assert first_error is not None
+    raise first_error
+
+
+@dataclass(frozen=True)
+class RhiRequest:
+    action: str  # list, done, offered, declined, notdone, assign, snooze
+    episode_id: int = 0
+    when: datetime | None = None
+    organisation: str = ""
+    reason: str = ""
+    user_id: str = ""
+    hours: float = 0.0
+
+
+RHI_USAGE = (
+    "Use `/missing rhi <ref> done [<when>] [by <organisation>]`, `offered`, `declined`, "
+    "`notdone <reason>`, `assign @someone` or `snooze <hours>`; `/missing rhi` alone lists "
+    "yours."
+)
+
+
+def parse_rhi(args: list[str], *, now: datetime, tz: ZoneInfo) -> RhiRequest:
+    if not args:
+        return RhiRequest("list")
+    episode_id = parse_ref(args[0])
+    if len(args) < 2:
+        raise UserError(f"What about {args[0]}? {RHI_USAGE}")
+    action, rest = args[1].lower(), args[2:]
+    if action in ("done", "completed", "complete"):
+        return _parse_done(episode_id, rest, now=now, tz=tz)
+    if action in ("offered", "declined"):
+        return RhiRequest(action, episode_id)
+    if action in ("notdone", "not_done", "not-done"):
+        reason = " ".join(rest)
+        if not reason:
+            raise UserError("Say why it was not done: `/missing rhi M-42 notdone <reason>`.")
+        if len(reason) > MAX_NOTE:
+            raise UserError(f"Keep the reason under {MAX_NOTE} characters.")
+        return RhiRequest("notdone", episode_id, reason=reason)
+    if action == "assign":
+        match = _MENTION.match(rest[0]) if len(rest) == 1 else None
+        if not match:
+            raise UserError(
+                "Assign to whom? Mention one person: `/missing rhi M-42 assign @someone`."
+            )
+        return RhiRequest("assign", episode_id, user_id=match[1])
+    if action == "snooze":
+        return RhiRequest("snooze", episode_id, hours=_hours(rest))
+    raise UserError(f"I don't know `{action[:20]}` for a return home interview. {RHI_USAGE}")
+
+
+def _parse_done(episode_id: int, rest: list[str], *, now: datetime, tz: ZoneInfo) -> RhiRequest:
+    lowered = [w.lower() for w in rest]
+    organisation = ""
+    if "by" in lowered:
+        at = lowered.index("by")
+        organisation = " ".join(rest[at + 1 :])
+        if not organisation:
+            raise UserError("`by` needs the organisation that did the interview.")
+        if len(organisation) > 200:
+            raise UserError("Keep the organisation under 200 characters.")
+        rest = rest[:at]
+    when = None
+    if rest:
+        if rest[0].lower() == "at":
+            rest = rest[1:]
+        if not rest:
+            raise UserError(f"`at` needs a time: {ACCEPTED_FORMS}.")
+        when, used = _longest_time(rest, now=now, tz=tz)
+        if used != len(rest):
+            raise UserError(f"I couldn't read `{' '.join(rest)[:40]}` as a time: {ACCEPTED_FORMS}.")
+    return RhiRequest("done", episode_id, when=when, organisation=organisation)
+
+
+def _hours(rest: list[str]) -> float:
+    if len(rest) != 1:
+        raise UserError("Snooze for how many hours? `/missing rhi M-42 snooze 4`.")
+    text = rest[0].lower().removesuffix("h")
+    try:
+        hours = float(text)
+    except ValueError:
+        raise UserError(f"`{rest[0][:20]}` is not a number of hours.") from None
+    if not hours > 0 or hours != hours:  # also refuses NaN
+        raise UserError("Snooze needs a positive number of hours, e.g. `snooze 4`.")
+    return hours

@@ -1,0 +1,123 @@
+"""The `/missing new` form's submission: validate in the modal, save, post, confirm privately."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from bot.domain.episode import NewEpisode
+from bot.errors import StorageUnavailable, UserError
+from bot.services.container import Services
+from bot.timetext import fmt_local
+from handlers.blocks import private
+from handlers.blocks.common import risk_label
+from handlers.blocks.new_episode_modal import YES
+from handlers.errors import STORAGE_DOWN
+
+log = logging.getLogger(__name__)
+
+
+def read_form(view: dict[str, Any], *, user: str) -> tuple[NewEpisode, dict[str, str]]:
+    """The typed form, plus errors for values Slack's widgets should never send."""
+    values = view.get("state", {}).get("values", {})
+    errors: dict[str, str] = {}
+
+    def element(block_id: str) -> dict[str, Any]:
+        return values.get(block_id, {}).get(block_id) or {}
+
+    def text(block_id: str) -> str:
+        return str(element(block_id).get("value") or "")
+
+    dob: date | None = None
+    raw_dob = element("date_of_birth").get("selected_date")
+    if raw_dob:
+        try:
+            dob = date.fromisoformat(raw_dob)
+        except (TypeError, ValueError):
+            errors["date_of_birth"] = "That is not a date."
+    seen: datetime | None = None
+    raw_seen = element("last_seen_at").get("selected_date_time")
+    if raw_seen is not None:
+        try:
+            seen = datetime.fromtimestamp(int(raw_seen), tz=UTC)
+        except (TypeError, ValueError, OverflowError, OSError):
+            errors["last_seen_at"] = "That is not a date and time."
+    risk = (element("risk_level").get("selected_option") or {}).get("value")
+    looked_after = (element("looked_after").get("selected_option") or {}).get("value") == YES
+    factors = [o.get("value", "") for o in element("risk_factors").get("selected_options") or []]
+    new = NewEpisode(
+        child_name=text("child_name"),
+        date_of_birth=dob,
+        last_seen_at=seen,
+        last_seen_place=text("last_seen_place"),
+        risk_level=risk,
+        looked_after=looked_after,
+        placing_authority=text("placing_authority"),
+        risk_factors=factors,
+        description=text("description"),
+        reported_by=text("reported_by"),
+        incident_ref=text("incident_ref"),
+        officer_id=str(element("officer").get("selected_user") or ""),
+    )
+    return new, errors
+
+
+def submit(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    user = body["user"]["id"]
+    new, errors = read_form(view, user=user)
+    errors = {**services.episodes.validate(new), **errors}
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    channel_id = _metadata(view).get("channel_id")
+    try:
+        logged = services.episodes.log(new, actor=user, channel_id=channel_id)
+    except StorageUnavailable:
+        log.error("database unreachable while logging an episode")
+        # Keep the form open with everything typed, so nothing is lost by trying again.
+        ack(response_action="errors", errors={"child_name": STORAGE_DOWN[:150]})
+        return
+    except UserError as exc:
+        ack(response_action="errors", errors={exc.field or "child_name": exc.message})
+        return
+    ack()
+    outcomes = services.worker.deliver([logged.post_delivery_id] if logged.post_delivery_id else [])
+    posted = any(o.status == "sent" for o in outcomes)
+    card = logged.card
+    lines = [
+        f":white_check_mark: Logged *{logged.ref}*: {card['initials']}, age {card['age']}, "
+        f"{risk_label(card['risk'])} risk, last seen {fmt_local(new.last_seen_at, services.tz)}."  # type: ignore[arg-type]
+    ]
+    if card.get("child_episode_number", 1) > 1:
+        lines.append(
+            f"This is episode {card['child_episode_number']} for this child; "
+            f"{card['recent_count']} in the last 30 days."
+        )
+    if posted:
+        lines.append("Posted to the control-room channel; updates go in its thread.")
+    else:
+        lines.append(
+            ":warning: The post to the control-room channel has not gone out yet "
+            "(Slack did not accept it). The episode is saved and the post will be "
+            "retried automatically."
+        )
+    lines.append(f"Record the return with `/missing returned {logged.ref}`.")
+    try:
+        client.chat_postMessage(channel=user, **private.text_message("\n".join(lines)))
+    except Exception:
+        log.exception("could not confirm %s privately to %s", logged.ref, user)
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,169 @@
+"""SQLAlchemy 2 models: children, episodes, return home interviews, audit, deliveries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+# Named constraints so that Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL (national scale); SQLite needs plain INTEGER for its rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Child(Base):
+    __tablename__ = "children"
+    __table_args__ = (UniqueConstraint("name_key", "date_of_birth", name="uq_children_identity"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    episodes: Mapped[list[Episode]] = relationship(back_populates="child")
+
+
+class Episode(Base):
+    __tablename__ = "episodes"
+    __table_args__ = (
+        Index("ix_episodes_status_last_seen", "status", "last_seen_at"),
+        Index("ix_episodes_child_last_seen", "child_id", "last_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_place: Mapped[str] = mapped_column(String(400))
+    risk_level: Mapped[str] = mapped_column(String(20))
+    looked_after: Mapped[bool] = mapped_column(Boolean)
+    placing_authority: Mapped[str | None] = mapped_column(String(200))
+    risk_factors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    description: Mapped[str] = mapped_column(Text, default="")
+    reported_by: Mapped[str] = mapped_column(Text, default="")
+    incident_ref: Mapped[str | None] = mapped_column(String(60))
+    officer_id: Mapped[str] = mapped_column(String(32))
+    logged_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_by: Mapped[str | None] = mapped_column(String(32))
+    return_note: Mapped[str | None] = mapped_column(Text)
+    # Where the control-room post went: later updates go in its thread.
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    channel_ts: Mapped[str | None] = mapped_column(String(32))
+
+    child: Mapped[Child] = relationship(back_populates="episodes")
+    rhis: Mapped[list[ReturnInterview]] = relationship(
+        back_populates="episode", order_by="ReturnInterview.id"
+    )
+
+
+class ReturnInterview(Base):
+    """One return home interview per recorded return."""
+
+    __tablename__ = "return_interviews"
+    __table_args__ = (Index("ix_return_interviews_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    returned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_org: Mapped[str | None] = mapped_column(String(200))
+    assignee_id: Mapped[str] = mapped_column(String(32), index=True)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(32))
+
+    episode: Mapped[Episode] = relationship(back_populates="rhis")
+
+
+class AuditEvent(Base):
+    """Append-only: who did or saw what, when, about which episode."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(40))
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Delivery(Base):
+    """The outbox and reminder ledger: one row per message the bot owes Slack.
+
+    `key` is unique, so an occurrence (an episode's channel post, a reminder) is claimed once
+    however many copies of the bot try; `status` moves pending -> claimed -> sent, or to
+    failed (permanent Slack error) or cancelled (no longer wanted).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_deliveries_key"),
+        Index("ix_deliveries_status_not_before", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(32))
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), index=True)
+    rhi_id: Mapped[int | None] = mapped_column(ForeignKey("return_interviews.id"))
+    in_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SchedulerPass(Base):
+    """When each running copy last finished a scheduler pass (read by /healthz)."""
+
+    __tablename__ = "scheduler_passes"
+
+    instance_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    passes: Mapped[int] = mapped_column(Integer, default=0)

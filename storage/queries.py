@@ -1,0 +1,111 @@
+"""Queries the services share. Each takes the session as a keyword argument."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import AuditEvent, Child, Episode, ReturnInterview
+
+OPEN_RHI = ("pending", "offered")
+
+
+def episode_by_id(session: Session, episode_id: int, *, for_update: bool = False) -> Episode | None:
+    statement = (
+        select(Episode)
+        .where(Episode.id == episode_id)
+        .options(selectinload(Episode.child), selectinload(Episode.rhis))
+    )
+    if for_update:
+        statement = statement.with_for_update(of=Episode)
+    return session.scalar(statement)
+
+
+def child_by_identity(session: Session, *, name_key: str, date_of_birth: object) -> Child | None:
+    return session.scalar(
+        select(Child).where(Child.name_key == name_key, Child.date_of_birth == date_of_birth)
+    )
+
+
+def child_episode_counts(session: Session, *, child_id: int, since: datetime) -> tuple[int, int]:
+    """(all episodes of the child, episodes last seen since `since`)."""
+    total = session.scalar(select(func.count()).where(Episode.child_id == child_id)) or 0
+    recent = (
+        session.scalar(
+            select(func.count()).where(Episode.child_id == child_id, Episode.last_seen_at >= since)
+        )
+        or 0
+    )
+    return total, recent
+
+
+def open_episodes(session: Session, *, limit: int) -> tuple[list[Episode], int]:
+    """Still-missing episodes, longest missing first, and how many there are in all."""
+    rows = session.scalars(
+        select(Episode)
+        .where(Episode.status == "missing")
+        .order_by(Episode.last_seen_at, Episode.id)
+        .limit(limit)
+        .options(selectinload(Episode.child))
+    )
+    total = session.scalar(select(func.count()).where(Episode.status == "missing")) or 0
+    return list(rows), total
+
+
+def episode_history(session: Session, *, episode_id: int, limit: int = 30) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.episode_id == episode_id, AuditEvent.action != "episode.viewed")
+            .order_by(AuditEvent.at, AuditEvent.id)
+            .limit(limit)
+        )
+    )
+
+
+def open_rhi(
+    session: Session, *, episode_id: int, for_update: bool = False
+) -> ReturnInterview | None:
+    statement = select(ReturnInterview).where(
+        ReturnInterview.episode_id == episode_id, ReturnInterview.status.in_(OPEN_RHI)
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalar(statement.order_by(ReturnInterview.id.desc()).limit(1))
+
+
+def latest_rhi(session: Session, *, episode_id: int) -> ReturnInterview | None:
+    return session.scalar(
+        select(ReturnInterview)
+        .where(ReturnInterview.episode_id == episode_id)
+        .order_by(ReturnInterview.id.desc())
+        .limit(1)
+    )
+
+
+def rhi_open_for_reminders(session: Session, rhi_id: int) -> bool:
+    """Reminders stop once the interview is closed or the episode was reopened."""
+    row = session.execute(
+        select(ReturnInterview.status, Episode.status)
+        .join(Episode, Episode.id == ReturnInterview.episode_id)
+        .where(ReturnInterview.id == rhi_id)
+    ).first()
+    return row is not None and row[0] in OPEN_RHI and row[1] == "returned"
+
+
+def open_rhis(
+    session: Session, *, assignee_id: str | None = None, limit: int = 500
+) -> list[ReturnInterview]:
+    statement = (
+        select(ReturnInterview)
+        .join(Episode, Episode.id == ReturnInterview.episode_id)
+        .where(ReturnInterview.status.in_(OPEN_RHI), Episode.status == "returned")
+        .options(selectinload(ReturnInterview.episode).selectinload(Episode.child))
+        .order_by(ReturnInterview.due_at, ReturnInterview.id)
+        .limit(limit)
+    )
+    if assignee_id is not None:
+        statement = statement.where(ReturnInterview.assignee_id == assignee_id)
+    return list(session.scalars(statement))
