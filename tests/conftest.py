@@ -16,6 +16,7 @@ from bot.fakeslack import FakeSlack
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
+from tests.support.blockkit import assert_all_valid
 from tests.support.harness import Bot, start_bot
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -36,9 +37,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+    engine.dispose()  # the last connection to close checkpoints the WAL into the file
     return path
 
 
@@ -101,6 +100,7 @@ def bot(fake_slack: FakeSlack, database_url: str) -> Iterator[Bot]:
     running = start_bot(fake_slack, database_url)
     yield running
     running.stop()
+    assert_all_valid(fake_slack)
 
 
 @pytest.fixture
@@ -108,3 +108,4 @@ def sqlite_bot(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Bot]:
     running = start_bot(fake_slack, sqlite_url)
     yield running
     running.stop()
+    assert_all_valid(fake_slack)

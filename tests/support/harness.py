@@ -22,6 +22,21 @@ SIGNING_SECRET = "test-signing-secret"
 CONTROL = "CCONTROL"
 SAFEGUARDING = "CSAFEGUARD"
 LOGGER = "UCONTROL1"
+MISSING = object()  # leave a form field out entirely
+# A valid form, as a call handler would fill it at 12:00 on 24/11/2026 (the fake clock's start).
+DEFAULT_ANSWERS: dict[str, Any] = {
+    "child_name": "Jane Mary Smith",
+    "date_of_birth": "2012-03-04",
+    "last_seen_at": datetime.fromisoformat("2026-11-24T09:30:00+00:00"),
+    "last_seen_place": "12 Acacia Avenue, Ipswich",
+    "risk_level": "high",
+    "looked_after": "yes",
+    "placing_authority": "London Borough of Camden",
+    "risk_factors": ["cse", "mental_health"],
+    "description": "Black hoodie, grey joggers",
+    "reported_by": "Care home manager, 01473 000000",
+    "incident_ref": "CAD-2411-0042",
+}
 
 
 def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Settings:
@@ -68,6 +83,30 @@ class Bot:
         assert response.status == 200, response.body
         return self.fake.wait_for(
             lambda f: next((p for p in f.posted[mark:] if p.kind.startswith("response")), None)
+        )
+
+    def open_form(self, text: str = "new", **kwargs: Any) -> Any:
+        """`/missing new ...` and the modal the bot opened (a ViewRecord)."""
+        mark = len(self.fake.views)
+        response = self.sender.slash(text, **kwargs)
+        assert response.status == 200, response.body
+        return self.fake.wait_for_view("new_episode", since=mark)
+
+    def submit_form(self, view: Any, **answers: Any) -> Any:
+        """Submit the form; returns the bot's HTTP answer (errors come back in its JSON)."""
+        full = {**DEFAULT_ANSWERS, **answers}
+        full = {k: v for k, v in full.items() if v is not MISSING}
+        return self.sender.submit_answers(view, full)
+
+    def log_episode(self, **answers: Any) -> Posted:
+        """Fill and submit the form; returns the control-room post."""
+        mark = self.fake.mark()
+        view = self.open_form()
+        response = self.submit_form(view, **answers)
+        assert response.status == 200 and not response.body, response.body
+        return self.fake.wait_for(
+            lambda f: next((p for p in f.posted[mark:] if p.channel == CONTROL
+                            and p.kind == "message" and not p.thread_ts), None)
         )
 
     def audit(self, action: str | None = None) -> list[AuditEvent]:
