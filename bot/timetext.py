@@ -21,6 +21,10 @@ _PATTERNS = [
 ]
 
 
+class UnreadableTime(UserError):
+    """The text matched none of the accepted forms (as opposed to an impossible date)."""
+
+
 def local_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
     """Attach the local zone; refuse a wall time the clocks skipped.
 

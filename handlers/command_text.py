@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.refs import parse_ref
 from bot.errors import UserError
-from bot.timetext import ACCEPTED_FORMS, parse_when
+from bot.timetext import ACCEPTED_FORMS, UnreadableTime, parse_when
 
 MAX_NOTE = 1000
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -48,17 +48,17 @@ def parse_returned(args: list[str], *, now: datetime, tz: ZoneInfo) -> ReturnReq
 
 def _longest_time(words: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
     """The time may be one or two words (`14:30`, `24/11 14:30`): try the longer first."""
-    first_error: UserError | None = None
+    errors: list[UserError] = []
     for size in (2, 1):
         if len(words) < size:
             continue
         try:
             return parse_when(" ".join(words[:size]), now=now, tz=tz), size
         except UserError as exc:
-            if size == 1 or first_error is None:
-                first_error = exc
-    assert first_error is not None
-    raise first_error
+            errors.append(exc)
+    # A form that was recognised but impossible (31/02) says more than "couldn't read".
+    specific = [e for e in errors if not isinstance(e, UnreadableTime)]
+    raise specific[0] if specific else errors[-1]
 
 
 @dataclass(frozen=True)

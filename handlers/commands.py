@@ -16,6 +16,7 @@ from bot.timetext import fmt_local
 from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
 from handlers.command_text import parse_returned, parse_rhi, split_command
+from handlers.errors import report
 from handlers.escape import esc
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,11 @@ def missing(
         intro = "" if sub in ("", "help") else f"I don't know `/missing {esc(sub[:30])}`."
         respond(**private.help_message(intro), response_type="ephemeral")
         return
-    reply = handler(args, user, services)
+    try:
+        reply = handler(args, user, services)
+    except Exception as error:  # answered here, after ack: see handlers.errors.on_error
+        report(error, respond, what=f"/missing {sub}")
+        return
     respond(**reply, response_type="ephemeral")
 
 

@@ -1,4 +1,4 @@
-"""The one error handler: a clear private answer for what a person can act on, a log for the rest."""
+"""Errors: a clear private answer for what a person can act on, a log with traceback for the rest."""
 
 from __future__ import annotations
 
@@ -29,17 +29,26 @@ def answer_for(error: Exception) -> str:
     return UNEXPECTED
 
 
-def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
+def report(error: Exception, respond: Respond | None, *, what: object = "request") -> None:
+    """Log what needs logging and answer the person privately."""
     if isinstance(error, StorageUnavailable):
         log.error("database unreachable: %s", error)
     elif not isinstance(error, UserError):
-        log.error("unhandled error for %s", body.get("type") or body.get("command"), exc_info=error)
-    if respond is not None and (body.get("response_url") or _action_response_url(body)):
-        try:
-            respond(text=answer_for(error), response_type="ephemeral", replace_original=False)
-        except Exception:
-            log.exception("could not tell the user about an error")
+        log.error("unhandled error for %s", what, exc_info=error)
+    if respond is None:
+        return
+    try:
+        respond(text=answer_for(error), response_type="ephemeral", replace_original=False)
+    except Exception:
+        log.exception("could not tell the user about an error")
 
 
-def _action_response_url(body: dict[str, Any]) -> str | None:
-    return body.get("response_url")
+def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
+    """Errors raised before a listener acknowledged (listeners report their own after ack).
+
+    Listeners catch their errors after `ack()` themselves because slack-bolt 1.30 resets the
+    acknowledgement when a listener raises after acking: Slack would then get a 404 instead
+    of the 200 it was already owed.
+    """
+    has_url = bool(body.get("response_url"))
+    report(error, respond if has_url else None, what=body.get("type") or body.get("command"))

@@ -15,6 +15,7 @@ from bot.errors import UserError
 from bot.services.container import Services
 from bot.timetext import fmt_local
 from handlers.blocks import rhi_messages
+from handlers.errors import report
 
 REASSIGN_CALLBACK = "rhi_reassign"
 SNOOZE_HOURS = 4
@@ -37,6 +38,15 @@ def clicked(
     services: Services,
 ) -> None:
     ack()
+    try:
+        _act(body, action, client, services)
+    except Exception as error:  # answered here, after ack: see handlers.errors.on_error
+        report(error, respond, what=f"button {action.get('action_id')}")
+
+
+def _act(
+    body: dict[str, Any], action: dict[str, Any], client: WebClient, services: Services
+) -> None:
     user = body["user"]["id"]
     rhi_id, episode_id = _ids(action.get("value", ""))
     services.rhi.check_may_act(rhi_id, user=user)

@@ -12,9 +12,18 @@ def test_new_episode_to_return_end_to_end(bot: Bot) -> None:
     view = bot.open_form("new Jane Mary Smith")
     blocks = {b["block_id"]: b for b in view.view["blocks"]}
     assert list(blocks) == [
-        "child_name", "date_of_birth", "last_seen_at", "last_seen_place", "risk_level",
-        "looked_after", "placing_authority", "risk_factors", "description", "reported_by",
-        "incident_ref", "officer",
+        "child_name",
+        "date_of_birth",
+        "last_seen_at",
+        "last_seen_place",
+        "risk_level",
+        "looked_after",
+        "placing_authority",
+        "risk_factors",
+        "description",
+        "reported_by",
+        "incident_ref",
+        "officer",
     ]
     # Prefilled with the typed name; the officer defaults to the person logging.
     assert blocks["child_name"]["element"]["initial_value"] == "Jane Mary Smith"
@@ -64,9 +73,7 @@ def test_same_child_is_linked_and_counted(bot: Bot) -> None:
     assert "Episode 2 for this child; 2 in the last 30 days" in str(post.blocks)
     bot.slash("returned M-2")
     bot.clock.advance(days=40)
-    post = bot.log_episode(
-        last_seen_at=bot.clock.now().replace(microsecond=0, second=0, minute=0)
-    )
+    post = bot.log_episode(last_seen_at=bot.clock.now().replace(microsecond=0, second=0, minute=0))
     assert "Episode 3 for this child; 1 in the last 30 days" in str(post.blocks)
     with bot.services.db.transaction() as session:
         assert len(session.scalars(select(Child)).all()) == 1
@@ -100,8 +107,9 @@ def test_show_is_private_full_and_audited(bot: Bot) -> None:
 
 def test_list_longest_missing_first(bot: Bot) -> None:
     bot.log_episode(child_name="Amy Adams", last_seen_at=bot.clock.now().replace(hour=11))
-    bot.log_episode(child_name="Ben Brown", last_seen_at=bot.clock.now().replace(hour=6),
-                    risk_level="medium")
+    bot.log_episode(
+        child_name="Ben Brown", last_seen_at=bot.clock.now().replace(hour=6), risk_level="medium"
+    )
     bot.log_episode(child_name="Cal Cole", last_seen_at=bot.clock.now().replace(hour=8))
     bot.slash("returned M-3")
     reply = bot.slash("list")

@@ -105,8 +105,14 @@ class Bot:
         response = self.submit_form(view, **answers)
         assert response.status == 200 and not response.body, response.body
         return self.fake.wait_for(
-            lambda f: next((p for p in f.posted[mark:] if p.channel == CONTROL
-                            and p.kind == "message" and not p.thread_ts), None)
+            lambda f: next(
+                (
+                    p
+                    for p in f.posted[mark:]
+                    if p.channel == CONTROL and p.kind == "message" and not p.thread_ts
+                ),
+                None,
+            )
         )
 
     def audit(self, action: str | None = None) -> list[AuditEvent]:
