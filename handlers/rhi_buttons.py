@@ -16,6 +16,8 @@ from bot.services.container import Services
 from bot.timetext import fmt_local
 from handlers.blocks import rhi_messages
 from handlers.errors import report
+from handlers.notifier import SlackNotifier
+from storage.queries import delivery_by_message
 
 REASSIGN_CALLBACK = "rhi_reassign"
 SNOOZE_HOURS = 4
@@ -68,22 +70,25 @@ def _act(
         change = services.rhi.snooze(episode_id, hours=SNOOZE_HOURS, actor=user)
         assert change.snoozed_until is not None
         note = f":zzz: Snoozed by <@{user}> until {fmt_local(change.snoozed_until, tz)}."
-    else:
-        status = RhiStatus.COMPLETED if action_id == rhi_messages.DONE else RhiStatus.DECLINED
-        change = services.rhi.set_status(episode_id, status, actor=user, expected_rhi_id=rhi_id)
-        services.worker.deliver(change.delivery_ids)
-        note = f":white_check_mark: Marked {status.label} by <@{user}> at {fmt_local(now, tz)}."
+        _update_message(client, body, note, still_open=True)
+        return
+    status = RhiStatus.COMPLETED if action_id == rhi_messages.DONE else RhiStatus.DECLINED
+    change = services.rhi.set_status(episode_id, status, actor=user, expected_rhi_id=rhi_id)
+    services.worker.deliver(change.delivery_ids)
+    note = f":white_check_mark: Marked {status.label} by <@{user}> at {fmt_local(now, tz)}."
     _update_message(client, body, note)
 
 
-def _update_message(client: WebClient, body: dict[str, Any], note: str) -> None:
+def _update_message(
+    client: WebClient, body: dict[str, Any], note: str, *, still_open: bool = False
+) -> None:
     container = body.get("container", {})
     message = body.get("message") or {}
     if container.get("channel_id") and container.get("message_ts"):
         client.chat_update(
             channel=container["channel_id"],
             ts=container["message_ts"],
-            **rhi_messages.rhi_acted(message, note=note),
+            **rhi_messages.rhi_acted(message, note=note, still_open=still_open),
         )
 
 
@@ -129,12 +134,18 @@ def submit_reassign(
     ack()
     if meta.get("channel") and meta.get("ts"):
         note = f":arrows_counterclockwise: Reassigned to <@{change.assignee_id}> by <@{user}>."
-        original = _message_text(client, meta["channel"], meta["ts"])
+        original = _original_reminder(services, meta["channel"], meta["ts"])
         client.chat_update(
             channel=meta["channel"], ts=meta["ts"], **rhi_messages.rhi_acted(original, note=note)
         )
 
 
-def _message_text(client: WebClient, channel: str, ts: str) -> dict[str, Any]:
-    # The modal does not carry the original message; a fallback text is enough to rebuild it.
-    return {"text": "Return home interview reminder", "blocks": []}
+def _original_reminder(services: Services, channel: str, ts: str) -> dict[str, Any]:
+    """Re-render the reminder from its outbox row: the modal does not carry the message."""
+    with services.db.transaction() as session:
+        delivery = delivery_by_message(session, channel=channel, ts=ts)
+    if delivery is None:
+        return {"text": "Return home interview reminder", "blocks": []}
+    notifier = services.worker.notifier
+    assert isinstance(notifier, SlackNotifier)
+    return notifier.render(delivery.kind, delivery.payload, now=services.clock.now())

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import AuditEvent, Child, Episode, ReturnInterview
+from storage.models import AuditEvent, Child, Delivery, Episode, ReturnInterview
 
 OPEN_RHI = ("pending", "offered")
 
@@ -109,3 +109,17 @@ def open_rhis(
     if assignee_id is not None:
         statement = statement.where(ReturnInterview.assignee_id == assignee_id)
     return list(session.scalars(statement))
+
+
+def unreachable_reminder_targets(session: Session) -> set[tuple[int, str]]:
+    """(rhi id, user) pairs whose reminder failed for good: not worth another try."""
+    rows = session.execute(
+        select(Delivery.rhi_id, Delivery.target).where(
+            Delivery.status == "failed", Delivery.kind == "rhi_reminder"
+        )
+    )
+    return {(int(rhi_id), target) for rhi_id, target in rows if rhi_id is not None}
+
+
+def delivery_by_message(session: Session, *, channel: str, ts: str) -> Delivery | None:
+    return session.scalar(select(Delivery).where(Delivery.channel == channel, Delivery.ts == ts))

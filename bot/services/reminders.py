@@ -35,8 +35,13 @@ class ReminderPlanner:
         now = self.clock.now()
         new_ids: list[int] = []
         with self.db.transaction() as session:
+            unreachable = queries.unreachable_reminder_targets(session)
             for rhi in queries.open_rhis(session, limit=100_000):
                 for key, template, target, in_thread, data in self._owed(rhi, now):
+                    if template == "rhi_reminder" and (rhi.id, target) in unreachable:
+                        # Slack said this person cannot be reached (user_not_found, ...); the
+                        # safeguarding channel was told. Reassigning the RHI resumes reminders.
+                        continue
                     new_id = enqueue(
                         session,
                         key=key,

@@ -86,9 +86,13 @@ def delivery_failed(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dic
     )
 
 
-def rhi_acted(original: dict[str, Any], *, note: str) -> dict[str, Any]:
-    """The reminder after someone used a button: buttons gone, who did what shown."""
-    blocks = [b for b in original.get("blocks", []) if b.get("type") != "actions"]
-    blocks = [b for b in blocks if b.get("type") != "context"]
+def rhi_acted(original: dict[str, Any], *, note: str, still_open: bool = False) -> dict[str, Any]:
+    """The reminder after someone used a button, showing who did what.
+
+    Once the interview is closed its buttons go; after a snooze or a reassignment they stay.
+    """
+    blocks = [b for b in original.get("blocks", []) if b.get("type") != "context"]
+    if not still_open:
+        blocks = [b for b in blocks if b.get("type") != "actions"]
     blocks.append(context(note).to_dict())
     return {"text": original.get("text") or note, "blocks": blocks}

@@ -1,0 +1,142 @@
+"""Starts and stops what `missing-bot serve` runs, pointed at a fake Slack on this machine.
+
+The same composition root as `bot.cli.cmd_serve` (build_client, build_services, build_app,
+waitress, the scheduler), so the demo shows the real bot, not a mock-up of it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+
+from bot.app import build_app, build_client, build_services
+from bot.clock import OffsetClock
+from bot.fakeslack import FakeSlack, SlackSender
+from bot.scheduler import start_scheduler
+from bot.services.container import Services
+from bot.settings import DEFAULT_DATABASE_URL, Settings
+from bot.web import WebApp, make_server
+
+DEMO_DATABASE_URL = "sqlite:///./data/demo.sqlite3"
+CONTROL_ROOM = "C-CONTROL-ROOM"
+SAFEGUARDING = "C-SAFEGUARDING"
+# Slack user ids are upper-case letters and digits; the bot relies on that (mentions in
+# `/missing rhi M-1 assign @someone`, `<@id>` in channel posts), so the demo's ids do too.
+DEMO_USER = "UDEMOOFFICER"
+DEMO_USER_NAME = "officer"
+# Fictional officers in the case for the seeded episodes: reminders to them show as DMs.
+OFFICERS = {"UOICASHBY": "pc.ashby", "UOICMORROW": "ds.morrow", "UOICOKAFOR": "pc.okafor"}
+TICK_SECONDS = 5
+
+
+class DemoSlack(FakeSlack):
+    """The fake, with message timestamps taken from the wall clock like Slack's own.
+
+    The stock fake counts from a fixed epoch so tests are repeatable; but the demo's database
+    outlives one run and keeps each episode's channel-post ts, so a second run counting from the
+    same epoch would hand a new message the ts of an old episode's thread.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last_micros = 0
+
+    def _next_ts_locked(self) -> str:  # called with the fake's lock held
+        self._last_micros = max(time.time_ns() // 1000, self._last_micros + 1)
+        seconds, micros = divmod(self._last_micros, 1_000_000)
+        return f"{seconds}.{micros:06d}"
+
+
+def demo_settings(settings: Settings, api_url: str) -> Settings:
+    """The user's settings with everything that would reach Slack pointed at the fake."""
+    database_url = settings.database_url
+    if database_url == DEFAULT_DATABASE_URL:
+        # Keep the demo's synthetic children out of the database a real bot would use.
+        database_url = DEMO_DATABASE_URL
+    return settings.model_copy(
+        update={
+            "slack_bot_token": "xoxb-demo",
+            "slack_signing_secret": secrets.token_hex(16),
+            "slack_app_token": "",
+            "slack_api_url": api_url,
+            "control_room_channel": settings.control_room_channel or CONTROL_ROOM,
+            "safeguarding_channel": settings.safeguarding_channel or SAFEGUARDING,
+            "database_url": database_url,
+        }
+    )
+
+
+@dataclass
+class DemoStack:
+    fake: DemoSlack
+    settings: Settings
+    clock: OffsetClock
+    client: WebClient
+    services: Services
+    sender: SlackSender
+    server: Any
+    server_thread: threading.Thread
+    scheduler: BackgroundScheduler | None = None
+
+    def start_scheduler(self) -> None:
+        self.scheduler = start_scheduler(self.services.sweeper, tick_seconds=TICK_SECONDS)
+
+    def stop(self) -> None:
+        """Scheduler, then web server, then database, then the fake (the others talk to it)."""
+        self.fake.on_post = None
+        if self.scheduler is not None:
+            # wait=True: a pass half-way through finishes before its database goes away.
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        try:
+            self.fake.wait_idle(quiet=0.05, timeout=2)
+        except AssertionError:
+            pass  # something still talking to the fake: stop anyway
+        self.server.task_dispatcher.shutdown(timeout=5)
+        self.server.close()
+        self.server_thread.join(timeout=5)
+        self.services.db.dispose()
+        self.fake.stop()
+
+
+def start_stack(settings: Settings) -> DemoStack:
+    """Fake Slack, database (migrated), services, Bolt app and waitress; not yet the scheduler."""
+    fake = DemoSlack().start()
+    try:
+        fake.add_user(DEMO_USER, DEMO_USER_NAME, real_name="You (control room)")
+        for user_id, name in OFFICERS.items():
+            fake.add_user(user_id, name)
+        demo = demo_settings(settings, fake.api_url)
+        clock = OffsetClock()
+        client = build_client(demo)
+        services = build_services(demo, client=client, clock=clock)
+        app = build_app(demo, services, client=client)
+        server = make_server(
+            WebApp(app, services, scheduler_expected=True), host="127.0.0.1", port=0, threads=4
+        )
+    except BaseException:
+        fake.stop()
+        raise
+    thread = threading.Thread(target=_serve, args=(server,), name="demo-web", daemon=True)
+    thread.start()
+    sender = SlackSender(
+        f"http://127.0.0.1:{server.effective_port}/slack/events",
+        demo.slack_signing_secret,
+        fake=fake,
+        user_id=DEMO_USER,
+        channel_id=demo.control_room_channel,
+    )
+    return DemoStack(fake, demo, clock, client, services, sender, server, thread)
+
+
+def _serve(server: Any) -> None:
+    try:
+        server.run()
+    except (OSError, ValueError):
+        pass  # closing the socket from stop() ends run() this way
