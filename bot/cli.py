@@ -20,6 +20,8 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic announces every plugin it loads at INFO: noise for an operator.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def cmd_migrate(settings: Settings) -> int:

@@ -449,9 +449,7 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
 
         # After the timeout the next pass takes the claim over and sends it, once.
         time.sleep(max((stale_at - datetime.now(UTC)).total_seconds(), 0) + 0.3)
-        code, output = _run(
-            _bot_command("sweep"), env=env, cwd=tmp_path, log_name="sweep-late.log"
-        )
+        code, output = _run(_bot_command("sweep"), env=env, cwd=tmp_path, log_name="sweep-late.log")
         assert code == 0, output
         assert "1 sent" in output, output
         (call,) = fake_slack.calls_to(POST)[mark:]
@@ -463,6 +461,13 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
             assert (row.status, row.attempts, row.ts) == (SENT, 2, dm.ts)
             assert row.claimed_by not in (dead, None)
             assert session.scalar(select(func.count()).select_from(Delivery)) == 3
+
+        # And once sent, it stays sent: the next pass finds nothing to do.
+        code, output = _run(
+            _bot_command("sweep"), env=env, cwd=tmp_path, log_name="sweep-after.log"
+        )
+        assert code == 0 and "0 planned, 0 sent" in output, output
+        assert len(fake_slack.calls_to(POST)[mark:]) == 1
     finally:
         db.dispose()
 
@@ -547,4 +552,3 @@ def test_racing_enqueues_and_claims_have_one_winner(database_url: str) -> None:
             assert (row.status, row.claimed_by, row.attempts) == (CLAIMED, takers[0], 2)
     finally:
         db.dispose()
-

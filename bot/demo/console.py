@@ -1,0 +1,369 @@
+"""The demo console: type `/missing ...` as in Slack, read what the bot posts.
+
+Commands go to the bot as signed Slack requests over HTTP (SlackSender); the bot answers through
+the fake Slack's Web API; the console prints every post once, labelled with where it went.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy.engine import make_url
+
+from bot.demo import banner
+from bot.demo.feed import Feed
+from bot.demo.logs import demo_logging
+from bot.demo.modal_prompts import KEEP, FormCancelled, FormFiller, fields_of
+from bot.demo.runtime import DEMO_USER, OFFICERS, DemoStack, demo_settings, start_stack
+from bot.demo.seed import seed_if_empty
+from bot.demo.terminal import Terminal
+from bot.demo.users import Directory
+from bot.fakeslack import Posted, SentResponse, values_for
+from bot.settings import Settings
+from bot.timetext import fmt_duration, fmt_local
+
+PROMPT = "you@control-room> "
+QUIT = (":quit", ":q", ":exit")
+
+
+def run_demo(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+    """Start the bot against a fake Slack, seed it once, run the console; 0 when the user quits."""
+    term = Terminal(stdin, stdout)
+    database_url = demo_settings(settings, "http://127.0.0.1/").database_url
+    log_file = _log_file(database_url)
+    with demo_logging(settings.log_level, log_file, _echo(term)):
+        term.say("Starting the bot against a local fake Slack...")
+        try:
+            stack = start_stack(settings)
+        except Exception as exc:  # a database that cannot be opened, say: one clear line
+            term.say(f"missing-bot demo: could not start: {type(exc).__name__}: {exc}")
+            return 1
+        try:
+            console = Console(stack, term)
+            console.start(
+                user_database=banner.uses_user_database(settings.database_url),
+                log_file=str(log_file) if log_file else None,
+            )
+            console.loop()
+        except KeyboardInterrupt:
+            term.say("")
+        finally:
+            term.say("Stopping the bot...")
+            stack.stop()
+    return 0
+
+
+def _log_file(database_url: str) -> Path | None:
+    """Next to a SQLite database file (./data/demo.log for the default); none otherwise."""
+    parsed = make_url(database_url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database).with_suffix(".log")
+
+
+def _echo(term: Terminal) -> Any:
+    def echo(line: str) -> None:
+        if not term.interrupt(line):
+            term.say(line)
+
+    return echo
+
+
+class Console:
+    def __init__(self, stack: DemoStack, term: Terminal) -> None:
+        self.stack = stack
+        self.term = term
+        self.fake = stack.fake
+        self.services = stack.services
+        self.sender = stack.sender
+        self.tz = stack.settings.tz
+        self.style = term.style
+        self.users = Directory(self.fake, [DEMO_USER, *OFFICERS])
+        self.feed = Feed(
+            self.fake,
+            me=DEMO_USER,
+            channel_names={
+                stack.settings.control_room_channel: "control-room",
+                stack.settings.safeguarding_channel: "safeguarding",
+            },
+            style=self.style,
+        )
+        self.filler = FormFiller(
+            term,
+            now=stack.clock.now,
+            tz=self.tz,
+            resolve_user=self.users.resolve,
+            user_name=self.users.name,
+            known_users=self.users.user_ids,
+        )
+
+    # -- start -------------------------------------------------------------------------
+
+    def start(self, *, user_database: bool, log_file: str | None) -> None:
+        say = self.term.say
+        say(
+            banner.banner(
+                style=self.style,
+                database_url=self.stack.settings.database_url,
+                user_database=user_database,
+                log_file=log_file,
+            )
+        )
+        result = seed_if_empty(self.services, self.stack.client)
+        # Deliver what seeding queued, and whatever is owed now, before the console starts:
+        # dozens of old posts would bury the prompt. They stay readable with :channel.
+        before = self.fake.mark()
+        self.services.sweeper.run_once()
+        self._settle(None)
+        caught_up = self.fake.mark() - before
+        self.feed.skip_to_now()
+        self.stack.start_scheduler()
+        self.fake.on_post = self._on_post
+        say(banner.seed_summary(result, caught_up))
+        say(banner.examples(self.services, style=self.style, tz=self.tz, now=self.stack.clock.now()))
+
+    def _on_post(self, _posted: Posted) -> None:
+        # Runs on the fake's server thread. Only prints while the user sits at a prompt (a
+        # scheduler message); during a command the console prints after the bot settles.
+        self.term.interrupt_with(self.feed.render_new)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def loop(self) -> None:
+        while True:
+            self._show_new()
+            line = self.term.ask(PROMPT)
+            if line is None:
+                return
+            try:
+                if not self.handle(line.strip()):
+                    return
+            except FormCancelled:
+                return  # input ended inside a form
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # one bad line must not end the demo
+                self.term.say(self.style.warn(f"! {type(exc).__name__}: {exc}"))
+
+    def handle(self, line: str) -> bool:
+        """Run one line; False to quit."""
+        if not line:
+            return True
+        if line.lower() in QUIT:
+            return False
+        if line.startswith(":"):
+            self.meta(line)
+        elif line.split()[0].lower() == "/missing":
+            self.slash(line[len("/missing") :].strip())
+        elif line.startswith("/"):
+            self.term.say("Only /missing is installed in this workspace. :help lists commands.")
+        else:
+            self.term.say("Type a /missing command as in Slack, e.g. /missing list (:help).")
+        return True
+
+    # -- Slack -------------------------------------------------------------------------
+
+    def slash(self, text: str) -> None:
+        calls, views = len(self.fake.calls), len(self.fake.views)
+        response = self.sender.slash(self.users.linkify(text))
+        if self._refused(response):
+            return
+        self._settle(calls)
+        self._show_new()
+        self._open_new_views(views)
+
+    def click(self, arg: str) -> None:
+        match = re.match(r"^(\d+)?\s*(.*)$", arg.strip())
+        assert match is not None  # the pattern matches any text
+        number = int(match[1]) if match[1] else None
+        wanted = match[2].strip().casefold()
+        clickable = self.feed.clickable(number)
+        if clickable is None:
+            self.term.say("No message with that number has buttons. Numbers are shown after them.")
+            return
+        buttons = self.feed.current_buttons(clickable)
+        if not buttons:
+            self.term.say(f"Message {clickable.number} has no buttons any more (already acted on).")
+            return
+        choices = " ".join(f"[{b.label}]" for b in buttons)
+        chosen = [b for b in buttons if wanted in (b.label.casefold(), b.action_id.casefold())]
+        chosen = chosen or [b for b in buttons if wanted and b.label.casefold().startswith(wanted)]
+        if len(chosen) != 1:
+            self.term.say(f"Message {clickable.number} has {choices}: :click {clickable.number} "
+                          f"{buttons[0].label}")
+            return
+        calls, views = len(self.fake.calls), len(self.fake.views)
+        response = self.sender.click(chosen[0].action_id, message=clickable.posted)
+        if self._refused(response):
+            return
+        self._settle(calls)
+        self._show_new()
+        self._open_new_views(views)
+
+    def _refused(self, response: SentResponse) -> bool:
+        if response.status == 200:
+            return False
+        self.term.say(
+            self.style.warn(f"! the bot answered HTTP {response.status}: {response.body[:200]}")
+        )
+        return True
+
+    def _settle(self, calls: int | None) -> None:
+        """Wait until the bot has answered: first a new call (Bolt acks before it works), then
+        0.3 s without any. Timeouts only mean the bot said nothing; the console goes on."""
+        if calls is not None:
+            try:
+                self.fake.wait_for(lambda fake: len(fake.calls) > calls, timeout=3)
+            except AssertionError:
+                pass
+        try:
+            self.fake.wait_idle(quiet=0.3, timeout=5)
+        except AssertionError:
+            pass
+
+    def _show_new(self) -> None:
+        text = self.feed.render_new()
+        if text:
+            self.term.say(text)
+
+    # -- modals ------------------------------------------------------------------------
+
+    def _open_new_views(self, since: int) -> None:
+        opened = [v for v in self.fake.views[since:] if v.method in ("views.open", "views.push")]
+        if opened:
+            self.fill_form(opened[-1].view)
+
+    def fill_form(self, view: dict[str, Any]) -> None:
+        try:
+            self._fill_form(view)
+        except FormCancelled:
+            self.term.say("Form abandoned; nothing was submitted.")
+            raise_if_ended = self.term.stdin_ended
+            if raise_if_ended:
+                raise
+
+    def _fill_form(self, view: dict[str, Any]) -> None:
+        fields = fields_of(view)
+        todo = fields
+        answers: dict[str, object] = {}
+        self._form_title(view)
+        while True:
+            for field in todo:
+                position = f"[{fields.index(field) + 1}/{len(fields)}]"
+                answer = self.filler.ask(field, position)
+                if answer is KEEP:
+                    answers.pop(field.block_id, None)
+                else:
+                    answers[field.block_id] = answer
+            submit = _plain(view.get("submit")) or "Submit"
+            self.term.say(self.style.dim(f"Submitting the form ({submit})..."))
+            calls, views = len(self.fake.calls), len(self.fake.views)
+            response = self.sender.submit_view(view, values_for(view, answers))
+            reply = response.json or {}
+            action = reply.get("response_action")
+            if action == "errors":
+                todo = self._form_errors(fields, reply.get("errors") or {})
+                continue
+            if action in ("update", "push") and isinstance(reply.get("view"), dict):
+                view, answers = reply["view"], {}
+                fields = todo = fields_of(view)
+                self._form_title(view)
+                continue
+            if self._refused(response):
+                return
+            self._settle(calls)
+            self._show_new()
+            self._open_new_views(views)
+            return
+
+    def _form_title(self, view: dict[str, Any]) -> None:
+        title = _plain(view.get("title")) or "Form"
+        self.term.say(
+            self.style.bold(f"-- {title} --")
+            + self.style.dim("  a Slack form: one question per field; :cancel abandons it")
+        )
+
+    def _form_errors(self, fields: list[Any], errors: dict[str, str]) -> list[Any]:
+        """Print the bot's errors per field; the fields to ask again."""
+        self.term.say(self.style.warn("The bot did not accept the form:"))
+        labels = {f.block_id: f.label for f in fields}
+        for block_id, message in errors.items():
+            self.term.say(self.style.warn(f"  ! {labels.get(block_id, block_id)}: {message}"))
+        return [f for f in fields if f.block_id in errors] or fields
+
+    # -- console commands --------------------------------------------------------------
+
+    def meta(self, line: str) -> None:
+        command, _, arg = line.partition(" ")
+        command = command.lower()
+        if command == ":help":
+            self.slash("help")
+            self.term.say(banner.META_HELP)
+        elif command == ":click":
+            self.click(arg)
+        elif command == ":advance":
+            self.advance(arg)
+        elif command == ":time":
+            self.show_time()
+        elif command == ":channel":
+            self.channel(arg)
+        elif command == ":cancel":
+            self.term.say("No form is open.")
+        else:
+            self.term.say(f"Unknown console command {command}; :help lists them.")
+
+    def advance(self, arg: str) -> None:
+        try:
+            hours = float(arg.strip().lower().removesuffix("h"))
+        except ValueError:
+            hours = 0.0
+        if not 0 < hours <= 24 * 60:
+            self.term.say("Usage: :advance <hours>, e.g. :advance 49 (at most 1440).")
+            return
+        now = self.stack.clock.advance(hours=hours)
+        self.term.say(
+            f"Demo clock moved forward {hours:g} h: it is now {fmt_local(now, self.tz)}. "
+            "Running a scheduler pass..."
+        )
+        calls = len(self.fake.calls)
+        self.services.sweeper.run_once()
+        self._settle(calls if len(self.fake.calls) > calls else None)
+        text = self.feed.render_new()
+        self.term.say(text or "Nothing was due: the bot sent no reminder or escalation.")
+
+    def show_time(self) -> None:
+        now = self.stack.clock.now()
+        offset = self.stack.clock.offset
+        ahead = f", {fmt_duration(offset)} ahead of real time" if offset else " (real time)"
+        self.term.say(f"Demo time: {fmt_local(now, self.tz)} {self.tz.key}{ahead}")
+
+    def channel(self, arg: str) -> None:
+        settings = self.stack.settings
+        channels = {
+            "control": settings.control_room_channel,
+            "control-room": settings.control_room_channel,
+            "safeguarding": settings.safeguarding_channel,
+            "dm": DEMO_USER,
+            "dms": DEMO_USER,
+        }
+        channel = channels.get(arg.strip().lower().lstrip("#"))
+        if channel is None:
+            self.term.say("Usage: :channel control | safeguarding | dm")
+            return
+        posts = self.fake.messages_in(channel, kinds=("message", "dm"))[-10:]
+        if not posts:
+            self.term.say("Nothing has been posted there yet.")
+            return
+        self.term.say(self.style.dim(f"The last {len(posts)} messages there, as they are now:"))
+        for posted in posts:
+            current = self.fake.message(posted.channel or channel, posted.ts or "")
+            self.term.say(self.feed.render(posted, current=current))
+
+
+def _plain(obj: Any) -> str:
+    return str(obj.get("text") or "") if isinstance(obj, dict) else str(obj or "")

@@ -1,0 +1,97 @@
+"""Pure rules: references, initials, times typed by people, RHI reminder arithmetic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.people import age_on, initials, name_key
+from bot.domain.refs import parse_ref
+from bot.domain.rhi import ReminderPolicy, in_quiet_hours, owed_reminder, snooze_until
+from bot.errors import UserError
+from bot.timetext import fmt_duration, parse_date, parse_when
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["M-42", "m42", "42", " m-042 ", "M 42"])
+def test_references(text: str) -> None:
+    assert parse_ref(text) == 42
+
+
+@pytest.mark.parametrize("text", ["", "M-", "M-0", "x42", "42a", "M--4", "1" * 12])
+def test_bad_references(text: str) -> None:
+    with pytest.raises(UserError):
+        parse_ref(text)
+
+
+def test_initials_and_names() -> None:
+    assert initials("Jane Mary Smith") == "J.M.S."
+    assert initials("zoë o'brien") == "Z.O."
+    assert initials("<!channel> <@U1> Ann") == "A."
+    assert initials("12345") == "?"
+    assert name_key("  JANE   smith ") == name_key("jane smith")
+    assert age_on(datetime(2012, 11, 25).date(), datetime(2026, 11, 24).date()) == 13
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_utc"),
+    [
+        ("09:15", datetime(2026, 11, 24, 9, 15, tzinfo=UTC)),
+        ("11:30", datetime(2026, 11, 23, 11, 30, tzinfo=UTC)),  # later than now: yesterday
+        ("yesterday 23:10", datetime(2026, 11, 23, 23, 10, tzinfo=UTC)),
+        ("24/11 08:00", datetime(2026, 11, 24, 8, 0, tzinfo=UTC)),
+        ("3/11/2026 08:00", datetime(2026, 11, 3, 8, 0, tzinfo=UTC)),  # day first
+        ("2026-11-03 08:00", datetime(2026, 11, 3, 8, 0, tzinfo=UTC)),
+        ("01/07/2026 12:00", datetime(2026, 7, 1, 11, 0, tzinfo=UTC)),  # BST
+    ],
+)
+def test_times_typed_by_people(text: str, expected_utc: datetime) -> None:
+    assert parse_when(text, now=NOW, tz=LONDON) == expected_utc
+
+
+@pytest.mark.parametrize("text", ["noon", "24/13 10:00", "29/03/2026 01:30", "99:00", ""])
+def test_bad_times(text: str) -> None:
+    with pytest.raises(UserError):
+        parse_when(text, now=NOW, tz=LONDON)
+
+
+def test_dates_are_day_first() -> None:
+    assert parse_date("04/03/2012").month == 3
+    with pytest.raises(UserError):
+        parse_date("2012/03/04")
+
+
+def test_durations() -> None:
+    assert fmt_duration(timedelta(minutes=5)) == "5 min"
+    assert fmt_duration(timedelta(hours=2, minutes=3)) == "2 h 3 min"
+    assert fmt_duration(timedelta(days=3, hours=1)) == "3 d 1 h"
+
+
+def test_owed_reminder_is_the_latest_only() -> None:
+    policy = ReminderPolicy(quiet=None)
+    returned = NOW
+    due = returned + timedelta(hours=72)
+
+    def owed(hours: float) -> str | None:
+        reminder = owed_reminder(due=due, returned_at=returned, policy=policy,
+                                 now=returned + timedelta(hours=hours), snoozed_until=None,
+                                 high_risk=False)
+        return reminder.name if reminder else None
+
+    assert [owed(h) for h in (0, 47.9, 48, 71.9, 72, 95, 96, 200)] == [
+        None, None, "due_soon", "due_soon", "due_now", "due_now", "overdue_1", "overdue_5"]
+
+
+def test_quiet_hours_and_snooze() -> None:
+    policy = ReminderPolicy(quiet=(time(22), time(7)), tz=LONDON)
+    assert in_quiet_hours(datetime(2026, 11, 24, 23, 0, tzinfo=UTC), policy)
+    assert not in_quiet_hours(datetime(2026, 7, 1, 6, 30, tzinfo=UTC), policy)  # 07:30 BST
+    due = NOW + timedelta(hours=10)
+    assert snooze_until(now=NOW, hours=48, due=due) == due
+    assert snooze_until(now=due, hours=4, due=due) == due + timedelta(hours=4)
+    with pytest.raises(UserError):
+        snooze_until(now=NOW, hours=-1, due=due)
