@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,8 +30,6 @@ In a form: answer each question; Enter keeps the default or leaves an optional f
 def describe_database(url: str) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
-        from pathlib import Path
-
         return str(Path(parsed.database).resolve())
     return parsed.render_as_string(hide_password=True)
 

@@ -6,6 +6,7 @@ the fake Slack's Web API; the console prints every post once, labelled with wher
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ from bot.demo import banner
 from bot.demo.feed import Feed
 from bot.demo.logs import demo_logging
 from bot.demo.modal_prompts import KEEP, FormCancelled, FormFiller, fields_of
-from bot.demo.runtime import DEMO_USER, OFFICERS, DemoStack, demo_settings, start_stack
+from bot.demo.runtime import DEMO_USER, OFFICERS, DemoStack, demo_database_url, start_stack
 from bot.demo.seed import seed_if_empty
 from bot.demo.terminal import Terminal
 from bot.demo.users import Directory
@@ -32,8 +33,7 @@ QUIT = (":quit", ":q", ":exit")
 def run_demo(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     """Start the bot against a fake Slack, seed it once, run the console; 0 when the user quits."""
     term = Terminal(stdin, stdout)
-    database_url = demo_settings(settings, "http://127.0.0.1/").database_url
-    log_file = _log_file(database_url)
+    log_file = _log_file(demo_database_url(settings))
     with demo_logging(settings.log_level, log_file, _echo(term)):
         term.say("Starting the bot against a local fake Slack...")
         try:
@@ -125,7 +125,9 @@ class Console:
         self.stack.start_scheduler()
         self.fake.on_post = self._on_post
         say(banner.seed_summary(result, caught_up))
-        say(banner.examples(self.services, style=self.style, tz=self.tz, now=self.stack.clock.now()))
+        say(
+            banner.examples(self.services, style=self.style, tz=self.tz, now=self.stack.clock.now())
+        )
 
     def _on_post(self, _posted: Posted) -> None:
         # Runs on the fake's server thread. Only prints while the user sits at a prompt (a
@@ -194,8 +196,10 @@ class Console:
         chosen = [b for b in buttons if wanted in (b.label.casefold(), b.action_id.casefold())]
         chosen = chosen or [b for b in buttons if wanted and b.label.casefold().startswith(wanted)]
         if len(chosen) != 1:
-            self.term.say(f"Message {clickable.number} has {choices}: :click {clickable.number} "
-                          f"{buttons[0].label}")
+            self.term.say(
+                f"Message {clickable.number} has {choices}: :click {clickable.number} "
+                f"{buttons[0].label}"
+            )
             return
         calls, views = len(self.fake.calls), len(self.fake.views)
         response = self.sender.click(chosen[0].action_id, message=clickable.posted)
@@ -217,14 +221,10 @@ class Console:
         """Wait until the bot has answered: first a new call (Bolt acks before it works), then
         0.3 s without any. Timeouts only mean the bot said nothing; the console goes on."""
         if calls is not None:
-            try:
+            with contextlib.suppress(AssertionError):
                 self.fake.wait_for(lambda fake: len(fake.calls) > calls, timeout=3)
-            except AssertionError:
-                pass
-        try:
+        with contextlib.suppress(AssertionError):
             self.fake.wait_idle(quiet=0.3, timeout=5)
-        except AssertionError:
-            pass
 
     def _show_new(self) -> None:
         text = self.feed.render_new()
@@ -241,11 +241,10 @@ class Console:
     def fill_form(self, view: dict[str, Any]) -> None:
         try:
             self._fill_form(view)
-        except FormCancelled:
+        except FormCancelled as cancelled:
             self.term.say("Form abandoned; nothing was submitted.")
-            raise_if_ended = self.term.stdin_ended
-            if raise_if_ended:
-                raise
+            if cancelled.quit:
+                raise  # :quit or the end of input: the loop ends the demo
 
     def _fill_form(self, view: dict[str, Any]) -> None:
         fields = fields_of(view)

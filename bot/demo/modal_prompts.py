@@ -19,6 +19,7 @@ from bot.errors import UserError
 from bot.timetext import parse_date, parse_when
 
 CANCEL = ":cancel"
+QUIT = (":quit", ":q", ":exit")
 KEEP = object()  # leave the input as the view set it (its initial value, or empty)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -29,7 +30,11 @@ TEXT = ("plain_text_input", "email_text_input", "url_text_input", "number_input"
 
 
 class FormCancelled(Exception):
-    """The user typed :cancel, or input ended, while a form was open."""
+    """The user typed :cancel (or :quit: `quit` is set), or input ended, in a form."""
+
+    def __init__(self, *, quit: bool = False) -> None:
+        super().__init__("form cancelled")
+        self.quit = quit
 
 
 class FieldProblem(Exception):
@@ -108,16 +113,25 @@ class FormFiller:
         )
         while True:
             raw = self.term.ask("  > ")
-            if raw is None or raw.strip().lower() == CANCEL:
+            command = (raw or "").strip().lower()
+            if raw is None or command in QUIT:
+                raise FormCancelled(quit=True)
+            if command == CANCEL:
                 raise FormCancelled
             try:
                 return self._answer(field, raw.strip())
             except FieldProblem as problem:
                 self.term.say(style.warn(f"  ! {problem}"))
 
+    def _answer(self, field: Field, text: str) -> object:
+        if text.startswith((":", "/missing")):
+            # Not an answer anybody means: say so rather than "not a date".
+            raise FieldProblem("A form is open: answer this question, or :cancel the form.")
+        return self._value(field, text)
+
     # -- per element type ----------------------------------------------------------------
 
-    def _answer(self, field: Field, text: str) -> object:
+    def _value(self, field: Field, text: str) -> object:
         if text == "-":
             if not field.optional:
                 raise FieldProblem("This field is required; it cannot be cleared.")
@@ -166,13 +180,13 @@ class FormFiller:
         try:
             return parse_date(text)
         except UserError as exc:
-            raise FieldProblem(_plain_text(exc.message)) from None
+            raise FieldProblem(exc.message) from None
 
     def _datetime(self, text: str) -> datetime:
         try:
             return parse_when(text, now=self.now(), tz=self.tz)
         except UserError as exc:
-            raise FieldProblem(_plain_text(exc.message)) from None
+            raise FieldProblem(exc.message) from None
 
     def _choose(self, field: Field, text: str) -> str:
         options = field.options
@@ -233,7 +247,7 @@ class FormFiller:
         elif field.element.get("multiline"):
             parts.append("one line")
         if field.hint:
-            parts.append(field.hint)
+            parts.append(field.hint.rstrip("."))
         initial = self._initial(field)
         if initial is not None:
             parts.append(f"Enter keeps {initial}")
@@ -244,8 +258,3 @@ class FormFiller:
 
 def _numbered(options: list[tuple[str, str]]) -> str:
     return "  ".join(f"{n}) {label}" for n, (_, label) in enumerate(options, start=1))
-
-
-def _plain_text(message: str) -> str:
-    """The bot's messages are mrkdwn; backticks read fine in a terminal, nothing else needs it."""
-    return message

@@ -6,6 +6,7 @@ waitress, the scheduler), so the demo shows the real bot, not a mock-up of it.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -53,12 +54,16 @@ class DemoSlack(FakeSlack):
         return f"{seconds}.{micros:06d}"
 
 
+def demo_database_url(settings: Settings) -> str:
+    """DATABASE_URL if the user set one; else a demo file, so synthetic children stay out of
+    the database a real bot would use by default."""
+    if settings.database_url == DEFAULT_DATABASE_URL:
+        return DEMO_DATABASE_URL
+    return settings.database_url
+
+
 def demo_settings(settings: Settings, api_url: str) -> Settings:
     """The user's settings with everything that would reach Slack pointed at the fake."""
-    database_url = settings.database_url
-    if database_url == DEFAULT_DATABASE_URL:
-        # Keep the demo's synthetic children out of the database a real bot would use.
-        database_url = DEMO_DATABASE_URL
     return settings.model_copy(
         update={
             "slack_bot_token": "xoxb-demo",
@@ -67,7 +72,7 @@ def demo_settings(settings: Settings, api_url: str) -> Settings:
             "slack_api_url": api_url,
             "control_room_channel": settings.control_room_channel or CONTROL_ROOM,
             "safeguarding_channel": settings.safeguarding_channel or SAFEGUARDING,
-            "database_url": database_url,
+            "database_url": demo_database_url(settings),
         }
     )
 
@@ -94,10 +99,8 @@ class DemoStack:
             # wait=True: a pass half-way through finishes before its database goes away.
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
-        try:
+        with contextlib.suppress(AssertionError):  # still busy after 2 s: stop anyway
             self.fake.wait_idle(quiet=0.05, timeout=2)
-        except AssertionError:
-            pass  # something still talking to the fake: stop anyway
         self.server.task_dispatcher.shutdown(timeout=5)
         self.server.close()
         self.server_thread.join(timeout=5)
@@ -136,7 +139,5 @@ def start_stack(settings: Settings) -> DemoStack:
 
 
 def _serve(server: Any) -> None:
-    try:
+    with contextlib.suppress(OSError, ValueError):  # how run() ends when stop() closes it
         server.run()
-    except (OSError, ValueError):
-        pass  # closing the socket from stop() ends run() this way

@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import TextIO
 
@@ -62,6 +63,7 @@ class Terminal:
         self.style = Style(self.interactive and not os.environ.get("NO_COLOR"))
         self._lock = threading.RLock()
         self._prompt: str | None = None  # set while waiting for the user
+        self.ended = False  # input ran out (Ctrl-D, end of a script)
 
     def ask(self, prompt: str) -> str | None:
         """One line without its newline; None at the end of input (Ctrl-D, end of a script)."""
@@ -72,6 +74,7 @@ class Terminal:
                 try:
                     return input(prompt)
                 except EOFError:
+                    self.ended = True
                     self.say("")
                     return None
             with self._lock:
@@ -79,6 +82,7 @@ class Terminal:
             line = self.stdin.readline()
             with self._lock:
                 if not line:
+                    self.ended = True
                     self._write("\n")
                     return None
                 line = line.rstrip("\r\n")
@@ -102,9 +106,16 @@ class Terminal:
         Only in a real terminal: elsewhere the console prints such messages before the next
         prompt, which keeps scripted transcripts in a stable order.
         """
+        return self.interrupt_with(lambda: text)
+
+    def interrupt_with(self, produce: Callable[[], str | None]) -> bool:
+        """Like `interrupt`, but the text is only made (and taken) if it can be printed now."""
         with self._lock:
             if not self.interactive or self._prompt is None:
                 return False
+            text = produce()
+            if not text:
+                return True
             typed = _readline.get_line_buffer() if _readline is not None else ""
             # \r and erase-line remove the half-typed line; it is redrawn under the message.
             self._write("\r\x1b[K" + text + "\n" + self._prompt + typed)
