@@ -48,7 +48,7 @@ def cmd_sweep(settings: Settings) -> int:
 def cmd_serve(settings: Settings) -> int:
     from bot.app import build_app, build_client, build_services
     from bot.scheduler import start_scheduler
-    from bot.web import WebApp, make_server
+    from bot.web import WebApp, make_server, run_until_closed
 
     settings.require("slack_bot_token", "slack_signing_secret", "control_room_channel")
     client = build_client(settings)
@@ -61,9 +61,7 @@ def cmd_serve(settings: Settings) -> int:
     log.info("serving Slack requests on :%s/slack/events", server.effective_port)
     _stop_on_signals(server.close)
     try:
-        server.run()
-    except OSError:
-        pass  # closing the socket from the signal handler ends run() this way
+        run_until_closed(server)
     finally:
         scheduler.shutdown(wait=False)
         services.db.dispose()

@@ -71,8 +71,29 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> l
     return [data]
 
 
-def make_server(wsgi_app: WebApp, *, host: str, port: int, threads: int = 8) -> Any:
+def make_server(
+    wsgi_app: WebApp, *, host: str, port: int, threads: int = 8, **adjustments: Any
+) -> Any:
     """A waitress server; `.effective_port` tells the port when 0 was asked for."""
     return create_server(
-        wsgi_app, host=host, port=port, threads=threads, backlog=1024, ident="missing-bot"
+        wsgi_app,
+        host=host,
+        port=port,
+        threads=threads,
+        backlog=1024,
+        ident="missing-bot",
+        **adjustments,
     )
+
+
+def run_until_closed(server: Any) -> None:
+    """Serve until `server.close()` is called from another thread (a signal, a test).
+
+    Closing waitress's sockets under its select() loop ends it with EBADF: that is the
+    expected way out, not an error.
+    """
+    try:
+        server.run()
+    except (OSError, ValueError):
+        if server.socket is not None and server.socket.fileno() != -1:
+            raise

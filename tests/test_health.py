@@ -8,12 +8,14 @@ import urllib.request
 
 from tests.support.harness import Bot
 
+
 def get_health(bot: Bot) -> tuple[int, dict]:
     try:
         with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
 
 def test_health_follows_the_scheduler(bot: Bot) -> None:
     status, report = get_health(bot)
@@ -28,6 +30,7 @@ def test_health_follows_the_scheduler(bot: Bot) -> None:
     assert status == 503 and "last scheduler pass completed 301 s ago" in report["scheduler"]
     bot.sweep()
     assert get_health(bot)[0] == 200
+
 
 def test_unknown_paths_and_methods(bot: Bot) -> None:
     for path, method, expected in (("/nope", "GET", 404), ("/slack/events", "GET", 405)):

@@ -13,19 +13,45 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_installed_package_carries_migrations(tmp_path: Path) -> None:
     target = tmp_path / "site"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(ROOT)],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert build.returncode == 0, build.stderr
     assert (target / "storage" / "migrations" / "script.py.mako").exists()
-    env = {**os.environ, "PYTHONPATH": str(target),
-           "DATABASE_URL": f"sqlite:///{tmp_path}/installed.sqlite3"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(target),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/installed.sqlite3",
+    }
     # Run from an empty directory so that nothing is imported from the checkout.
-    result = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "database at revision 0001" in result.stdout
-    where = subprocess.run([sys.executable, "-c", "import bot; print(bot.__file__)"],
-                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    where = subprocess.run(
+        [sys.executable, "-c", "import bot; print(bot.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert where.stdout.startswith(str(target))

@@ -52,8 +52,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(BOT + args, env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(BOT + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -68,9 +67,9 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Completed
         ("CONTROL_ROOM_CHANNEL", "", "setting CONTROL_ROOM_CHANNEL is required"),
     ],
 )
-def test_bad_settings_stop_start_up_with_one_line(fake_slack: FakeSlack, run_dir: Path,
-                                                  setting: str, value: str,
-                                                  message: str) -> None:
+def test_bad_settings_stop_start_up_with_one_line(
+    fake_slack: FakeSlack, run_dir: Path, setting: str, value: str, message: str
+) -> None:
     result = run(["serve"], env_for(fake_slack, run_dir, **{setting: value}), run_dir)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -108,12 +107,18 @@ def wait_http(url: str, timeout: float = 20) -> tuple[int, dict]:
             time.sleep(0.1)
 
 
-def test_serve_answers_healthz_and_stops_on_sigterm(fake_slack: FakeSlack, run_dir: Path,
-                                                    process: list) -> None:
+def test_serve_answers_healthz_and_stops_on_sigterm(
+    fake_slack: FakeSlack, run_dir: Path, process: list
+) -> None:
     port = free_port()
-    proc = subprocess.Popen(BOT + ["serve"], env=env_for(fake_slack, run_dir, PORT=str(port)),
-                            cwd=run_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        BOT + ["serve"],
+        env=env_for(fake_slack, run_dir, PORT=str(port)),
+        cwd=run_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     process.append(proc)
     status, report = wait_http(f"http://127.0.0.1:{port}/healthz")
     deadline = time.monotonic() + 10
@@ -122,8 +127,9 @@ def test_serve_answers_healthz_and_stops_on_sigterm(fake_slack: FakeSlack, run_d
         status, report = wait_http(f"http://127.0.0.1:{port}/healthz")
     assert status == 200 and report["database"] == "ok", report
     assert report["scheduler"].startswith("ok"), report
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=b"x=1",
-                                     method="POST")
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/slack/events", data=b"x=1", method="POST"
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 401  # unsigned
@@ -133,21 +139,36 @@ def test_serve_answers_healthz_and_stops_on_sigterm(fake_slack: FakeSlack, run_d
     assert "waitress" in output.lower() or "serving" in output.lower()
 
 
-def test_socket_mode_acknowledges_a_slash_command(fake_slack: FakeSlack, run_dir: Path,
-                                                  process: list) -> None:
+def test_socket_mode_acknowledges_a_slash_command(
+    fake_slack: FakeSlack, run_dir: Path, process: list
+) -> None:
     with SocketModeFake() as sock:
         fake_slack.socket_url = sock.ws_url
-        proc = subprocess.Popen(BOT + ["socket"], env=env_for(fake_slack, run_dir), cwd=run_dir,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            BOT + ["socket"],
+            env=env_for(fake_slack, run_dir),
+            cwd=run_dir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         process.append(proc)
         sock.wait_connected(timeout=30)
         assert fake_slack.calls_to("apps.connections.open")[0].token == "xapp-test"
         response_url = fake_slack.new_response_url()
         payload = {
-            "token": "t", "team_id": "T0MISSING", "team_domain": "force", "channel_id": "CCONTROL",
-            "channel_name": "control-room", "user_id": "UCONTROL1", "user_name": "pc",
-            "command": "/missing", "text": "list", "api_app_id": "A0MISSING",
-            "response_url": response_url, "trigger_id": "trig-socket-1",
+            "token": "t",
+            "team_id": "T0MISSING",
+            "team_domain": "force",
+            "channel_id": "CCONTROL",
+            "channel_name": "control-room",
+            "user_id": "UCONTROL1",
+            "user_name": "pc",
+            "command": "/missing",
+            "text": "list",
+            "api_app_id": "A0MISSING",
+            "response_url": response_url,
+            "trigger_id": "trig-socket-1",
         }
         envelope_id = sock.send_envelope("slash_commands", payload)
         ack = sock.wait_for_ack(envelope_id, timeout=10)

@@ -77,13 +77,26 @@ def test_owed_reminder_is_the_latest_only() -> None:
     due = returned + timedelta(hours=72)
 
     def owed(hours: float) -> str | None:
-        reminder = owed_reminder(due=due, returned_at=returned, policy=policy,
-                                 now=returned + timedelta(hours=hours), snoozed_until=None,
-                                 high_risk=False)
+        reminder = owed_reminder(
+            due=due,
+            returned_at=returned,
+            policy=policy,
+            now=returned + timedelta(hours=hours),
+            snoozed_until=None,
+            high_risk=False,
+        )
         return reminder.name if reminder else None
 
     assert [owed(h) for h in (0, 47.9, 48, 71.9, 72, 95, 96, 200)] == [
-        None, None, "due_soon", "due_soon", "due_now", "due_now", "overdue_1", "overdue_5"]
+        None,
+        None,
+        "due_soon",
+        "due_soon",
+        "due_now",
+        "due_now",
+        "overdue_1",
+        "overdue_5",
+    ]
 
 
 def test_quiet_hours_and_snooze() -> None:

@@ -101,7 +101,7 @@ class EpisodeService:
             raise UserError(message, field=field)
         assert new.date_of_birth is not None and new.last_seen_at is not None
         with self.db.transaction() as session:
-            child = self._child_for(session, new, now)
+            child = self._child_for(session, new, now, actor=actor)
             episode = Episode(
                 child=child,
                 status=rules.Status.MISSING.value,
@@ -145,7 +145,9 @@ class EpisodeService:
             )
             return Logged(episode.id, card["ref"], card, post_id)
 
-    def _child_for(self, session: Session, new: rules.NewEpisode, now: datetime) -> Child:
+    def _child_for(
+        self, session: Session, new: rules.NewEpisode, now: datetime, *, actor: str
+    ) -> Child:
         key = name_key(new.child_name)
         child = queries.child_by_identity(session, name_key=key, date_of_birth=new.date_of_birth)
         if child is not None:
@@ -162,7 +164,7 @@ class EpisodeService:
                 session.add(child)
                 session.flush()
                 audit.record(
-                    session, at=now, actor="system", action="child.created", child_id=child.id
+                    session, at=now, actor=actor, action="child.created", child_id=child.id
                 )
         except IntegrityError:
             child = queries.child_by_identity(

@@ -14,7 +14,7 @@ from bot.clock import FakeClock
 from bot.fakeslack import FakeSlack, Posted, SlackSender
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.web import WebApp, make_server
+from bot.web import WebApp, make_server, run_until_closed
 from storage.db import Database
 from storage.models import AuditEvent
 
@@ -147,8 +147,9 @@ def start_bot(
     )
     app = build_app(settings, services, client=client)
     web = WebApp(app, services, scheduler_expected=True)
-    server = make_server(web, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    # A short loop timeout lets each test's server stop at once instead of within a second.
+    server = make_server(web, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
+    thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
     sender = SlackSender(
