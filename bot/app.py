@@ -1,4 +1,4 @@
-"""The composition root: builds the database, services, Slack client and Bolt app. Nothing at import."""
+"""The composition root: database, services, Slack client and Bolt app. Nothing at import."""
 
 from __future__ import annotations
 

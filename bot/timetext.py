@@ -34,13 +34,14 @@ def local_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
     round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if round_trip != naive:
         raise UserError(
-            f"{naive:%H:%M} on {naive:%d/%m/%Y} did not happen in UK time (the clocks went forward)."
+            f"{naive:%H:%M} on {naive:%d/%m/%Y} did not happen in UK time "
+            "(the clocks went forward)."
         )
     return aware.astimezone(UTC)
 
 
 def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
-    """Parse a time typed by a person; returns aware UTC. Raises UserError with the accepted forms."""
+    """A time typed by a person, as aware UTC; UserError naming the accepted forms if unreadable."""
     cleaned = " ".join(text.strip().lower().split())
     local_now = now.astimezone(tz)
     for pattern in _PATTERNS:

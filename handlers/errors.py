@@ -1,4 +1,4 @@
-"""Errors: a clear private answer for what a person can act on, a log with traceback for the rest."""
+"""Errors: a clear private answer for what a person can act on, a logged traceback for the rest."""
 
 from __future__ import annotations
 

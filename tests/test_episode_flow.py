@@ -1,4 +1,4 @@
-"""The full path of an episode over signed HTTP: /missing new -> form -> post -> return -> thread."""
+"""The path of an episode over signed HTTP: /missing new -> form -> post -> return -> thread."""
 
 from __future__ import annotations
 

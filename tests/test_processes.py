@@ -112,7 +112,7 @@ def test_serve_answers_healthz_and_stops_on_sigterm(
 ) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        BOT + ["serve"],
+        [*BOT, "serve"],
         env=env_for(fake_slack, run_dir, PORT=str(port)),
         cwd=run_dir,
         stdout=subprocess.PIPE,
@@ -145,7 +145,7 @@ def test_socket_mode_acknowledges_a_slash_command(
     with SocketModeFake() as sock:
         fake_slack.socket_url = sock.ws_url
         proc = subprocess.Popen(
-            BOT + ["socket"],
+            [*BOT, "socket"],
             env=env_for(fake_slack, run_dir),
             cwd=run_dir,
             stdout=subprocess.PIPE,

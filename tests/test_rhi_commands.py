@@ -32,7 +32,7 @@ def test_list_done_with_time_and_organisation(bot: Bot) -> None:
     bot.clock.advance(hours=5)
     reply = bot.slash("rhi M-2 done 24/11 15:30 by Suffolk County Council")
     assert "completed" in reply.text
-    done = [r for r in _all_rhis(bot) if r.episode_id == 2][0]
+    done = next(r for r in _all_rhis(bot) if r.episode_id == 2)
     assert done.status == "completed" and done.completed_by_org == "Suffolk County Council"
     assert done.completed_at is not None and done.completed_at.hour == 15
     assert "Your open return home interviews: 1" in str(bot.slash("rhi").blocks)

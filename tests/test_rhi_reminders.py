@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.clock import FakeClock
 from bot.fakeslack import Posted
 from storage.models import Delivery
 from tests.support.harness import CONTROL, LOGGER, SAFEGUARDING, Bot, start_bot
@@ -136,7 +137,7 @@ def test_quiet_hours_hold_direct_messages_until_morning(fake_slack, sqlite_url) 
         fake_slack,
         sqlite_url,
         quiet_hours="22:00-07:00",
-        clock=_clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC)),
+        clock=FakeClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC)),
     )
     try:
         running.log_episode(
@@ -168,7 +169,7 @@ def test_high_risk_is_never_held_by_quiet_hours(fake_slack, sqlite_url) -> None:
         fake_slack,
         sqlite_url,
         quiet_hours="22:00-07:00",
-        clock=_clock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC)),
+        clock=FakeClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC)),
     )
     try:
         running.log_episode(
@@ -180,9 +181,3 @@ def test_high_risk_is_never_held_by_quiet_hours(fake_slack, sqlite_url) -> None:
         assert reminders(running) == ["RHI for M-1 due tomorrow 01:00"]
     finally:
         running.stop()
-
-
-def _clock(start: datetime):  # noqa: ANN202 (a FakeClock)
-    from bot.clock import FakeClock
-
-    return FakeClock(start)

@@ -7,7 +7,7 @@ backlog; the ledger's unique key makes each occurrence go out once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -65,7 +65,7 @@ class ReminderPolicy:
     escalate_after_hours: int = 24
     repeat_every_hours: int = 24
     quiet: tuple[time, time] | None = (time(22, 0), time(7, 0))
-    tz: ZoneInfo = ZoneInfo("Europe/London")
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
 
 
 @dataclass(frozen=True)

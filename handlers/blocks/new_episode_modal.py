@@ -1,4 +1,4 @@
-"""The `/missing new` form. Block ids are a contract: integrations and tests fill the form by them."""
+"""The `/missing new` form. Its block ids are a contract: integrations and tests fill it by them."""
 
 from __future__ import annotations
 

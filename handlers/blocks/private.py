@@ -23,7 +23,8 @@ USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing show <ref>` — full details and history (private, audited)
 • `/missing list` — episodes still open, longest missing first
 • `/missing rhi` — your open return home interviews, soonest due first
-• `/missing rhi <ref> done [<when>] [by <organisation>]` · `offered` · `declined` · `notdone <reason>` · `assign @someone` · `snooze <hours>`
+• `/missing rhi <ref> done [<when>] [by <organisation>]` · `offered` · `declined`
+  · `notdone <reason>` · `assign @someone` · `snooze <hours>`
 • `/missing help` — this message
 References look like `M-42` (`m42` and `42` work too). Times: {ACCEPTED_FORMS}, UK time."""
 
@@ -50,7 +51,8 @@ def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dic
         f"*Risk factors:* {factors}",
         f"*Description:* {esc(e.description) or '—'}",
         f"*Reported by:* {esc(e.reported_by) or '—'}",
-        f"*Force incident ref:* {esc(e.incident_ref or '—')} · *Officer in the case:* {who(e.officer_id)}",
+        f"*Force incident ref:* {esc(e.incident_ref or '—')} · "
+        f"*Officer in the case:* {who(e.officer_id)}",
         f"*Episodes for this child:* {card.get('child_episode_number', 1)} in all, "
         f"{card.get('recent_count', 1)} in the last 30 days",
     ]
@@ -108,7 +110,8 @@ def open_list(
         return text_message("No episode is open: nobody is recorded as missing.")
     lines = [
         f"• *{c['ref']}* {c['initials']}, {c['age']} · {risk_badge(c['risk'])} · missing "
-        f"{fmt_duration(now - dt(c['last_seen_at']))} (since {fmt_local_short(dt(c['last_seen_at']), tz, now=now)})"
+        f"{fmt_duration(now - dt(c['last_seen_at']))} "
+        f"(since {fmt_local_short(dt(c['last_seen_at']), tz, now=now)})"
         for c in cards
     ]
     blocks: list[Block] = [section(f"*Open episodes: {total}*, longest missing first")]

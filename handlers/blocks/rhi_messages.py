@@ -32,11 +32,12 @@ def rhi_buttons(rhi_id: int, episode_id: int) -> ActionsBlock:
 def rhi_reminder(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     due = dt(data["due_at"])
     ref = data["ref"]
+    when = fmt_local_short(due, tz, now=now)
     if now < due:
-        headline = f":alarm_clock: Return home interview for *{ref}* due {fmt_local_short(due, tz, now=now)}"
-        fallback = f"RHI for {ref} due {fmt_local_short(due, tz, now=now)}"
+        headline = f":alarm_clock: Return home interview for *{ref}* due {when}"
+        fallback = f"RHI for {ref} due {when}"
     elif now - due < timedelta(hours=1):
-        headline = f":warning: Return home interview for *{ref}* is overdue now (was due {fmt_local_short(due, tz, now=now)})"
+        headline = f":warning: Return home interview for *{ref}* is overdue now (was due {when})"
         fallback = f"RHI for {ref} overdue now"
     else:
         headline = (

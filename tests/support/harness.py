@@ -1,4 +1,4 @@
-"""The whole bot for a test: real Bolt app behind waitress, real database, fake Slack, fake clock."""
+"""The whole bot for a test: real Bolt app behind waitress, real database, fake Slack and clock."""
 
 from __future__ import annotations
 
