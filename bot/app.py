@@ -101,7 +101,9 @@ def build_services(
                 repeat_window_days=settings.repeat_missing_window_days,
             ),
         ),
-        rhi=RhiService(db=db, clock=clock, control_room_channel=settings.control_room_channel),
+        rhi=RhiService(
+            db=db, clock=clock, control_room_channel=settings.control_room_channel, tz=tz
+        ),
         worker=worker,
         sweeper=Sweeper(
             db=db, clock=clock, planner=planner, worker=worker, instance_id=instance_id

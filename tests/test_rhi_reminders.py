@@ -70,6 +70,8 @@ def test_life_of_an_rhi_each_message_once_in_order(bot: Bot) -> None:
     # Completed: nothing more is sent, ever.
     reply = bot.slash("rhi M-1 done by Suffolk County Council")
     assert "completed" in reply.text
+    closing = bot.fake.thread(CONTROL, post.ts)[-1]
+    assert "completed by Suffolk County Council" in str(closing.blocks)
     for hours in (144, 168, 240):
         at(bot, hours)
     assert len(reminders(bot)) == 4 and len(escalations(bot)) == 2

@@ -64,13 +64,16 @@ class EpisodeDetail:
 
 
 def episode_card(
-    episode: Episode, child: Child, *, counts: tuple[int, int] | None = None
+    episode: Episode, child: Child, *, tz: ZoneInfo, counts: tuple[int, int] | None = None
 ) -> dict[str, Any]:
-    """What a channel may see: reference, initials, age, risk, care status. Never the name."""
+    """What a channel may see: reference, initials, age, risk, care status. Never the name.
+
+    The age is on the local day the child was last seen.
+    """
     card: dict[str, Any] = {
         "ref": format_ref(episode.id),
         "initials": initials(child.full_name),
-        "age": age_on(child.date_of_birth, episode.last_seen_at.date()),
+        "age": age_on(child.date_of_birth, episode.last_seen_at.astimezone(tz).date()),
         "risk": episode.risk_level,
         "looked_after": episode.looked_after,
         "placing_authority": episode.placing_authority,
@@ -122,7 +125,7 @@ class EpisodeService:
             session.flush()
             window = now - timedelta(days=self.config.repeat_window_days)
             counts = queries.child_episode_counts(session, child_id=child.id, since=window)
-            card = episode_card(episode, child, counts=counts)
+            card = episode_card(episode, child, tz=self.config.tz, counts=counts)
             audit.record(
                 session,
                 at=now,
@@ -223,7 +226,7 @@ class EpisodeService:
                 template="episode_returned",
                 target=self.config.control_room_channel,
                 data={
-                    **episode_card(episode, episode.child),
+                    **episode_card(episode, episode.child, tz=self.config.tz),
                     "returned_at": when.isoformat(),
                     "rhi_due_at": due.isoformat(),
                     "actor": actor,
@@ -263,7 +266,7 @@ class EpisodeService:
                 key=f"episode:{episode.id}:reopened:{now.isoformat()}",
                 template="episode_reopened",
                 target=self.config.control_room_channel,
-                data={**episode_card(episode, episode.child), "actor": actor},
+                data={**episode_card(episode, episode.child, tz=self.config.tz), "actor": actor},
                 now=now,
                 episode_id=episode.id,
                 in_thread=True,
@@ -292,7 +295,7 @@ class EpisodeService:
                 child=episode.child,
                 rhi=queries.latest_rhi(session, episode_id=episode.id),
                 history=history,
-                card=episode_card(episode, episode.child, counts=counts),
+                card=episode_card(episode, episode.child, tz=self.config.tz, counts=counts),
             )
 
     def list_open(self, *, actor: str, limit: int = 40) -> tuple[list[dict[str, Any]], int]:
@@ -300,7 +303,7 @@ class EpisodeService:
         with self.db.transaction() as session:
             episodes, total = queries.open_episodes(session, limit=limit)
             audit.record(session, at=now, actor=actor, action="episodes.listed", count=total)
-            return [episode_card(e, e.child) for e in episodes], total
+            return [episode_card(e, e.child, tz=self.config.tz) for e in episodes], total
 
     def _get(self, session: Session, episode_id: int, *, for_update: bool = False) -> Episode:
         episode = queries.episode_by_id(session, episode_id, for_update=for_update)

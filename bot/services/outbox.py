@@ -28,6 +28,8 @@ PENDING, CLAIMED, SENT, FAILED, CANCELLED = "pending", "claimed", "sent", "faile
 # A thread reply waits this long for its parent post before looking again.
 _PARENT_WAIT = timedelta(seconds=30)
 _MAX_BACKOFF = timedelta(minutes=15)
+# Messages that chase an open RHI: dropped once it is closed or its episode reopened.
+REMINDER_KINDS = frozenset({"rhi_reminder", "rhi_escalation"})
 
 
 def enqueue(
@@ -173,7 +175,7 @@ class OutboxWorker:
         return Outcome(delivery.id, SENT, ts=sent.ts)
 
     def _still_wanted(self, delivery: Delivery) -> bool:
-        if delivery.rhi_id is None or not delivery.kind.startswith("rhi_"):
+        if delivery.rhi_id is None or delivery.kind not in REMINDER_KINDS:
             return True
         with self.db.transaction() as session:
             return rhi_open_for_reminders(session, delivery.rhi_id)

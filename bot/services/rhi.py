@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -47,10 +48,13 @@ def _change(rhi: ReturnInterview, delivery_ids: list[int] | None = None) -> RhiC
 
 
 class RhiService:
-    def __init__(self, *, db: Database, clock: Clock, control_room_channel: str) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, control_room_channel: str, tz: ZoneInfo
+    ) -> None:
         self.db = db
         self.clock = clock
         self.control_room_channel = control_room_channel
+        self.tz = tz
 
     def _open(self, session: Session, episode_id: int) -> ReturnInterview:
         episode = queries.episode_by_id(session, episode_id)
@@ -171,7 +175,9 @@ class RhiService:
         with self.db.transaction() as session:
             rows = queries.open_rhis(session, assignee_id=user_id, limit=50)
             audit.record(session, at=now, actor=actor, action="rhi.listed", count=len(rows))
-            return [(_change(r), episode_card(r.episode, r.episode.child)) for r in rows]
+            return [
+                (_change(r), episode_card(r.episode, r.episode.child, tz=self.tz)) for r in rows
+            ]
 
     def check_may_act(self, rhi_id: int, *, user: str) -> None:
         """Reminder buttons are for the person chasing the interview or the officer in the case."""
