@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -89,11 +90,13 @@ def make_server(
 def run_until_closed(server: Any) -> None:
     """Serve until `server.close()` is called from another thread (a signal, a test).
 
-    Closing waitress's sockets under its select() loop ends it with EBADF: that is the
-    expected way out, not an error.
+    Closing waitress's sockets under its select() loop ends it with EBADF (or ValueError for
+    a closed descriptor): that is the expected way out, not an error.
     """
     try:
         server.run()
-    except (OSError, ValueError):
-        if server.socket is not None and server.socket.fileno() != -1:
+    except ValueError:
+        return
+    except OSError as exc:
+        if exc.errno != errno.EBADF:
             raise

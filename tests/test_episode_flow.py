@@ -77,7 +77,10 @@ def test_same_child_is_linked_and_counted(bot: Bot) -> None:
     assert "Episode 3 for this child; 1 in the last 30 days" in str(post.blocks)
     with bot.services.db.transaction() as session:
         assert len(session.scalars(select(Child)).all()) == 1
-    confirmation = bot.fake.dms_to(LOGGER)[-1]
+    # The private confirmation follows the channel post: wait for it.
+    confirmation = bot.fake.wait_for(
+        lambda f: [p for p in f.dms_to(LOGGER) if "Logged *M-3*" in p.text]
+    )[0]
     assert "episode 3 for this child" in confirmation.text
 
 

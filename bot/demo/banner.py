@@ -61,7 +61,7 @@ def seed_summary(result: SeedResult, caught_up: int) -> str:
     if result.seeded:
         return (
             f"Seeded {result.episodes} synthetic episodes ({result.still_missing} still missing); "
-            f"their {caught_up} posts are in the channels (:channel control)."
+            f"the bot's {caught_up} messages about them are in the channels (:channel control)."
         )
     line = (
         f"Using the {result.episodes} episodes already in the database "

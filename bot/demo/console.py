@@ -9,20 +9,23 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from sqlalchemy.engine import make_url
 
 from bot.demo import banner
 from bot.demo.feed import Feed
+from bot.demo.forms import FormSession
 from bot.demo.logs import demo_logging
-from bot.demo.modal_prompts import KEEP, FormCancelled, FormFiller, fields_of
+from bot.demo.modal_prompts import FormCancelled, FormFiller
 from bot.demo.runtime import DEMO_USER, OFFICERS, DemoStack, demo_database_url, start_stack
 from bot.demo.seed import seed_if_empty
 from bot.demo.terminal import Terminal
 from bot.demo.users import Directory
-from bot.fakeslack import Posted, SentResponse, values_for
+from bot.domain.rhi import in_quiet_hours
+from bot.fakeslack import Posted, SentResponse
 from bot.settings import Settings
 from bot.timetext import fmt_duration, fmt_local
 
@@ -43,10 +46,14 @@ def run_demo(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
             return 1
         try:
             console = Console(stack, term)
-            console.start(
-                user_database=banner.uses_user_database(settings.database_url),
-                log_file=str(log_file) if log_file else None,
-            )
+            try:
+                console.start(
+                    user_database=banner.uses_user_database(settings.database_url),
+                    log_file=str(log_file) if log_file else None,
+                )
+            except Exception as exc:  # seeding failed: say so in one line, stop cleanly
+                term.say(f"missing-bot demo: could not start: {type(exc).__name__}: {exc}")
+                return 1
             console.loop()
         except KeyboardInterrupt:
             term.say("")
@@ -66,7 +73,7 @@ def _log_file(database_url: str) -> Path | None:
     return Path(parsed.database).with_suffix(".log")
 
 
-def _echo(term: Terminal) -> Any:
+def _echo(term: Terminal) -> Callable[[str], None]:
     def echo(line: str) -> None:
         if not term.interrupt(line):
             term.say(line)
@@ -93,7 +100,7 @@ class Console:
             },
             style=self.style,
         )
-        self.filler = FormFiller(
+        filler = FormFiller(
             term,
             now=stack.clock.now,
             tz=self.tz,
@@ -101,6 +108,7 @@ class Console:
             user_name=self.users.name,
             known_users=self.users.user_ids,
         )
+        self.forms = FormSession(term, fake=self.fake, sender=self.sender, filler=filler)
 
     # -- start -------------------------------------------------------------------------
 
@@ -235,65 +243,20 @@ class Console:
 
     def _open_new_views(self, since: int) -> None:
         opened = [v for v in self.fake.views[since:] if v.method in ("views.open", "views.push")]
-        if opened:
-            self.fill_form(opened[-1].view)
-
-    def fill_form(self, view: dict[str, Any]) -> None:
+        if not opened:
+            return
         try:
-            self._fill_form(view)
+            accepted = self.forms.run(opened[-1].view)
         except FormCancelled as cancelled:
             self.term.say("Form abandoned; nothing was submitted.")
             if cancelled.quit:
                 raise  # :quit or the end of input: the loop ends the demo
-
-    def _fill_form(self, view: dict[str, Any]) -> None:
-        fields = fields_of(view)
-        todo = fields
-        answers: dict[str, object] = {}
-        self._form_title(view)
-        while True:
-            for field in todo:
-                position = f"[{fields.index(field) + 1}/{len(fields)}]"
-                answer = self.filler.ask(field, position)
-                if answer is KEEP:
-                    answers.pop(field.block_id, None)
-                else:
-                    answers[field.block_id] = answer
-            submit = _plain(view.get("submit")) or "Submit"
-            self.term.say(self.style.dim(f"Submitting the form ({submit})..."))
-            calls, views = len(self.fake.calls), len(self.fake.views)
-            response = self.sender.submit_view(view, values_for(view, answers))
-            reply = response.json or {}
-            action = reply.get("response_action")
-            if action == "errors":
-                todo = self._form_errors(fields, reply.get("errors") or {})
-                continue
-            if action in ("update", "push") and isinstance(reply.get("view"), dict):
-                view, answers = reply["view"], {}
-                fields = todo = fields_of(view)
-                self._form_title(view)
-                continue
-            if self._refused(response):
-                return
-            self._settle(calls)
-            self._show_new()
-            self._open_new_views(views)
             return
-
-    def _form_title(self, view: dict[str, Any]) -> None:
-        title = _plain(view.get("title")) or "Form"
-        self.term.say(
-            self.style.bold(f"-- {title} --")
-            + self.style.dim("  a Slack form: one question per field; :cancel abandons it")
-        )
-
-    def _form_errors(self, fields: list[Any], errors: dict[str, str]) -> list[Any]:
-        """Print the bot's errors per field; the fields to ask again."""
-        self.term.say(self.style.warn("The bot did not accept the form:"))
-        labels = {f.block_id: f.label for f in fields}
-        for block_id, message in errors.items():
-            self.term.say(self.style.warn(f"  ! {labels.get(block_id, block_id)}: {message}"))
-        return [f for f in fields if f.block_id in errors] or fields
+        if self._refused(accepted.response):
+            return
+        self._settle(accepted.calls)
+        self._show_new()
+        self._open_new_views(accepted.views)
 
     # -- console commands --------------------------------------------------------------
 
@@ -334,6 +297,15 @@ class Console:
         self._settle(calls if len(self.fake.calls) > calls else None)
         text = self.feed.render_new()
         self.term.say(text or "Nothing was due: the bot sent no reminder or escalation.")
+        policy = self.services.sweeper.planner.policy
+        if in_quiet_hours(now, policy):
+            # Otherwise a user wonders why a reminder they expected did not come.
+            self.term.say(
+                self.style.dim(
+                    f"It is quiet hours ({self.stack.settings.quiet_hours}): reminders are held "
+                    "until they end, except for high-risk children; escalations still go."
+                )
+            )
 
     def show_time(self) -> None:
         now = self.stack.clock.now()
@@ -358,11 +330,9 @@ class Console:
         if not posts:
             self.term.say("Nothing has been posted there yet.")
             return
-        self.term.say(self.style.dim(f"The last {len(posts)} messages there, as they are now:"))
+        self.term.say(
+            self.style.dim(f"The last {len(posts)} messages there since the demo started, as now:")
+        )
         for posted in posts:
             current = self.fake.message(posted.channel or channel, posted.ts or "")
             self.term.say(self.feed.render(posted, current=current))
-
-
-def _plain(obj: Any) -> str:
-    return str(obj.get("text") or "") if isinstance(obj, dict) else str(obj or "")

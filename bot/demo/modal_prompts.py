@@ -56,7 +56,7 @@ class Field:
         options = list(self.element.get("options") or [])
         for group in self.element.get("option_groups") or []:
             options.extend(group.get("options") or [])
-        return [(str(o.get("value")), _plain(o.get("text"))) for o in options]
+        return [(str(o.get("value")), plain(o.get("text"))) for o in options]
 
 
 def fields_of(view: dict[str, Any]) -> list[Field]:
@@ -69,17 +69,18 @@ def fields_of(view: dict[str, Any]) -> list[Field]:
         fields.append(
             Field(
                 block_id=str(block.get("block_id") or f"_block{index}"),
-                label=_plain(block.get("label")) or "(no label)",
+                label=plain(block.get("label")) or "(no label)",
                 kind=str(element.get("type")),
                 optional=bool(block.get("optional")),
-                hint=_plain(block.get("hint")),
+                hint=plain(block.get("hint")),
                 element=element,
             )
         )
     return fields
 
 
-def _plain(obj: Any) -> str:
+def plain(obj: Any) -> str:
+    """The text of a Block Kit text object (or of a plain string)."""
     return str(obj.get("text") or "") if isinstance(obj, dict) else str(obj or "")
 
 
@@ -222,9 +223,9 @@ class FormFiller:
                 "%d/%m/%Y %H:%M"
             )
         if field.kind in SELECTS and isinstance(element.get("initial_option"), dict):
-            return _plain(element["initial_option"].get("text"))
+            return plain(element["initial_option"].get("text"))
         if field.kind in MULTI and element.get("initial_options"):
-            return ", ".join(_plain(o.get("text")) for o in element["initial_options"])
+            return ", ".join(plain(o.get("text")) for o in element["initial_options"])
         if field.kind == "users_select" and element.get("initial_user"):
             return "@" + self.user_name(str(element["initial_user"]))
         if field.kind == "timepicker" and element.get("initial_time"):

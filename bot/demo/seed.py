@@ -118,13 +118,9 @@ PLACES = (
     "Retail park car park",
     "Friend's address, Fern Street",
 )
-REPORTERS = (
-    "Care home manager, placement phone",
-    "Mother, by phone",
-    "Foster carer",
-    "School safeguarding lead",
-    "Father, by phone",
-)
+# Who rings in: carers for a looked-after child, family or school for the others.
+CARERS = ("Care home manager, placement phone", "Foster carer, mobile", "Residential key worker")
+FAMILY = ("Mother, by phone", "School safeguarding lead", "Father, by phone")
 DESCRIPTIONS = (
     "Black puffer jacket, grey joggers, white trainers",
     "School uniform, navy backpack",
@@ -199,18 +195,18 @@ def _steps(now: datetime, tz: ZoneInfo) -> list[Step]:
                 placing_authority=child.placed_by,
                 risk_factors=list(child.factors),
                 description=DESCRIPTIONS[counter % len(DESCRIPTIONS)],
-                reported_by=REPORTERS[counter % len(REPORTERS)],
+                reported_by=(CARERS if child.looked_after else FAMILY)[counter % 3],
                 incident_ref=f"CAD-{seen.astimezone(tz):%d%m}-{40 + counter * 7:04d}",
                 officer_id=child.officer,
             )
-            # Episode ids follow the order of logging, so the log step must know its id.
+            # The id exists once the log step has run; the later steps read it from here.
             box: dict[str, int] = {}
             steps.append((logged_at, _log_step(new, box)))
             if hours_missing is None:
                 continue
             returned = seen + timedelta(hours=hours_missing)
             if returned > now - timedelta(minutes=30):
-                continue  # would be in the future: still missing
+                continue  # not yet (the times are relative to now): still missing
             note = "Returned to placement" if child.looked_after else "Returned home"
             steps.append(
                 (returned + timedelta(minutes=20), _return_step(box, returned, child.officer, note))

@@ -104,7 +104,7 @@ class Bot:
         view = self.open_form()
         response = self.submit_form(view, **answers)
         assert response.status == 200 and not response.body, response.body
-        return self.fake.wait_for(
+        post = self.fake.wait_for(
             lambda f: next(
                 (
                     p
@@ -114,6 +114,11 @@ class Bot:
                 None,
             )
         )
+        # And the private confirmation, which follows: later steps then start from quiet.
+        self.fake.wait_for(
+            lambda f: [p for p in f.posted[mark:] if p.kind == "dm" and "Logged *" in p.text]
+        )
+        return post
 
     def audit(self, action: str | None = None) -> list[AuditEvent]:
         with self.services.db.transaction() as session:
