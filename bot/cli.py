@@ -8,8 +8,15 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # imported lazily below: `missing-bot --help` stays fast
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from slack_bolt import App
+
+    from bot.services.container import Services
 
 log = logging.getLogger("missing_bot")
 
@@ -45,16 +52,23 @@ def cmd_sweep(settings: Settings) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings) -> int:
+def _start(settings: Settings) -> tuple[Services, App, BackgroundScheduler]:
+    """What serve and socket share: migrated database, services, Bolt app, ticking scheduler."""
     from bot.app import build_app, build_client, build_services
     from bot.scheduler import start_scheduler
-    from bot.web import WebApp, make_server, run_until_closed
 
-    settings.require("slack_bot_token", "slack_signing_secret", "control_room_channel")
     client = build_client(settings)
     services = build_services(settings, client=client)
     app = build_app(settings, services, client=client)
     scheduler = start_scheduler(services.sweeper, tick_seconds=settings.tick_seconds)
+    return services, app, scheduler
+
+
+def cmd_serve(settings: Settings) -> int:
+    from bot.web import WebApp, make_server, run_until_closed
+
+    settings.require("slack_bot_token", "slack_signing_secret", "control_room_channel")
+    services, app, scheduler = _start(settings)
     server = make_server(
         WebApp(app, services, scheduler_expected=True), host="0.0.0.0", port=settings.port
     )
@@ -71,14 +85,8 @@ def cmd_serve(settings: Settings) -> int:
 def cmd_socket(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app, build_client, build_services
-    from bot.scheduler import start_scheduler
-
     settings.require("slack_bot_token", "slack_app_token", "control_room_channel")
-    client = build_client(settings)
-    services = build_services(settings, client=client)
-    app = build_app(settings, services, client=client)
-    scheduler = start_scheduler(services.sweeper, tick_seconds=settings.tick_seconds)
+    services, app, scheduler = _start(settings)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     stop = threading.Event()
     _stop_on_signals(stop.set)
@@ -87,6 +95,7 @@ def cmd_socket(settings: Settings) -> int:
     stop.wait()
     handler.close()
     scheduler.shutdown(wait=False)
+    services.db.dispose()
     return 0
 
 

@@ -220,22 +220,17 @@ class EpisodeService:
                 note=episode.return_note,
                 rhi_due_at=due.isoformat(),
             )
-            delivery = enqueue(
+            delivery = self._thread_update(
                 session,
+                episode,
                 key=f"episode:{episode.id}:returned:{rhi.id}",
                 template="episode_returned",
-                target=self.config.control_room_channel,
-                data={
-                    **episode_card(episode, episode.child, tz=self.config.tz),
-                    "returned_at": when.isoformat(),
-                    "rhi_due_at": due.isoformat(),
-                    "actor": actor,
-                },
                 now=now,
-                episode_id=episode.id,
-                in_thread=True,
+                returned_at=when.isoformat(),
+                rhi_due_at=due.isoformat(),
+                actor=actor,
             )
-            return Returned(ref, when, due, False, [d for d in [delivery] if d])
+            return Returned(ref, when, due, False, delivery)
 
     def reopen(self, episode_id: int, *, actor: str, reason: str) -> Reopened:
         """Undo a return recorded in error: the child is missing again, the RHI is cancelled."""
@@ -261,17 +256,15 @@ class EpisodeService:
                 child_id=episode.child_id,
                 reason=reason.strip(),
             )
-            delivery = enqueue(
+            delivery = self._thread_update(
                 session,
+                episode,
                 key=f"episode:{episode.id}:reopened:{now.isoformat()}",
                 template="episode_reopened",
-                target=self.config.control_room_channel,
-                data={**episode_card(episode, episode.child, tz=self.config.tz), "actor": actor},
                 now=now,
-                episode_id=episode.id,
-                in_thread=True,
+                actor=actor,
             )
-            return Reopened(format_ref(episode.id), [d for d in [delivery] if d])
+            return Reopened(format_ref(episode.id), delivery)
 
     # -- read ----------------------------------------------------------------------------
 
@@ -304,6 +297,29 @@ class EpisodeService:
             episodes, total = queries.open_episodes(session, limit=limit)
             audit.record(session, at=now, actor=actor, action="episodes.listed", count=total)
             return [episode_card(e, e.child, tz=self.config.tz) for e in episodes], total
+
+    def _thread_update(
+        self,
+        session: Session,
+        episode: Episode,
+        *,
+        key: str,
+        template: str,
+        now: datetime,
+        **extra: Any,
+    ) -> list[int]:
+        """Queue a reply in the episode's control-room thread; the ids to deliver now."""
+        delivery = enqueue(
+            session,
+            key=key,
+            template=template,
+            target=self.config.control_room_channel,
+            data={**episode_card(episode, episode.child, tz=self.config.tz), **extra},
+            now=now,
+            episode_id=episode.id,
+            in_thread=True,
+        )
+        return [delivery] if delivery is not None else []
 
     def _get(self, session: Session, episode_id: int, *, for_update: bool = False) -> Episode:
         episode = queries.episode_by_id(session, episode_id, for_update=for_update)
