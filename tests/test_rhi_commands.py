@@ -211,3 +211,20 @@ def test_server_errors_are_retried_on_later_passes(bot: Bot) -> None:
     assert reminders(bot) == ["RHI for M-1 due tomorrow 12:00"]
     at(bot, 49)
     assert len(reminders(bot)) == 1
+
+
+def test_connection_errors_are_retried_on_later_passes(bot: Bot) -> None:
+    log_and_return(bot)
+    client = bot.services.worker.notifier.client  # type: ignore[attr-defined]
+    real_url = client.base_url
+    client.base_url = "http://127.0.0.1:9/api/"  # nothing listens there: connection refused
+    try:
+        at(bot, 48)
+    finally:
+        client.base_url = real_url
+    assert reminders(bot) == []
+    with bot.services.db.transaction() as session:
+        row = session.scalars(select(Delivery).where(Delivery.key == "rhi:1:due_soon")).one()
+        assert row.status == "pending" and row.error.startswith("connection")
+    at(bot, 48.01)
+    assert reminders(bot) == ["RHI for M-1 due tomorrow 12:00"]
