@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     repeat_missing_threshold: int = Field(default=3, ge=2)
     repeat_missing_window_days: int = Field(default=30, ge=1)
     log_level: str = "INFO"
+    # The offline demo's own database: never DATABASE_URL, so synthetic children cannot land in
+    # a real database and messages a real bot owes are never "sent" to the fake Slack.
+    demo_database_url: str = "sqlite:///./data/demo.sqlite3"
 
     @field_validator("slack_api_url")
     @classmethod
@@ -57,7 +60,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "demo_database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite", "postgresql")):

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.context.respond import Respond
 
 from bot.errors import StorageUnavailable, UserError
+from handlers.escape import placeholders
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ def report(error: Exception, respond: Respond | None, *, what: object = "request
     if respond is None:
         return
     try:
-        respond(text=answer_for(error), response_type="ephemeral", replace_original=False)
+        respond(
+            text=placeholders(answer_for(error)), response_type="ephemeral", replace_original=False
+        )
     except Exception:
         log.exception("could not tell the user about an error")
 

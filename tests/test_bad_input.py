@@ -170,3 +170,12 @@ def test_database_unreachable_says_nothing_was_saved(bot: Bot) -> None:
     assert "nothing was saved" in reply.text
     status, report = bot.web.health()
     assert status == 503 and report["database"].startswith("unreachable")
+
+
+def test_usage_placeholders_reach_slack_escaped(bot: Bot) -> None:
+    # Slack reads `<ref>` as a link; every answer must carry it as `&lt;ref&gt;`.
+    for text in ("help", "rhi M-1 notdone", "rhi M-1 dance", "reopen"):
+        reply = bot.slash(text)
+        shown = reply.text + json.dumps(reply.blocks)
+        assert "&lt;" in shown, text
+        assert "<ref>" not in shown and "<when>" not in shown and "<reason>" not in shown

@@ -40,7 +40,9 @@ class Script(io.TextIOBase):
 
 def demo(tmp_path: Path, lines: list[Line]) -> tuple[int, str]:
     settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}", quiet_hours="off"
+        _env_file=None,
+        demo_database_url=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        quiet_hours="off",
     )
     out = io.StringIO()
     code = run_demo(settings, stdin=Script(lines, out), stdout=out)  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 from bot.demo.seed import SeedResult
 from bot.demo.terminal import Style
 from bot.services.container import Services
-from bot.settings import DEFAULT_DATABASE_URL
 from storage.models import Episode
 
 META_HELP = """Console commands (these are not Slack):
@@ -38,7 +37,6 @@ def banner(
     *,
     style: Style,
     database_url: str,
-    user_database: bool,
     log_file: str | None,
 ) -> str:
     lines = [
@@ -48,12 +46,6 @@ def banner(
         f"Database: {describe_database(database_url)}"
         + (f"   (bot log: {log_file})" if log_file else ""),
     ]
-    if user_database:
-        lines.append(
-            style.warn("This is DATABASE_URL from your settings: messages the bot owes in it are")
-            + "\n"
-            + style.warn("'sent' to the fake Slack, never to Slack.")
-        )
     return "\n".join(lines)
 
 
@@ -99,7 +91,3 @@ def return_example(services: Services, *, tz: ZoneInfo, now: datetime) -> str:
     if found is None or found[1] >= at:
         return "/missing returned M-3 at 14:30 found at a friend's"
     return f"/missing returned M-{found[0]} at {at:%H:%M} found at a friend's"
-
-
-def uses_user_database(url: str) -> bool:
-    return url != DEFAULT_DATABASE_URL

@@ -48,7 +48,6 @@ def run_demo(settings: Settings, *, stdin: TextIO = sys.stdin, stdout: TextIO = 
             console = Console(stack, term)
             try:
                 console.start(
-                    user_database=banner.uses_user_database(settings.database_url),
                     log_file=str(log_file) if log_file else None,
                 )
             except Exception as exc:  # seeding failed: say so in one line, stop cleanly
@@ -112,13 +111,12 @@ class Console:
 
     # -- start -------------------------------------------------------------------------
 
-    def start(self, *, user_database: bool, log_file: str | None) -> None:
+    def start(self, *, log_file: str | None) -> None:
         say = self.term.say
         say(
             banner.banner(
                 style=self.style,
                 database_url=self.stack.settings.database_url,
-                user_database=user_database,
                 log_file=log_file,
             )
         )

@@ -21,10 +21,9 @@ from bot.clock import OffsetClock
 from bot.fakeslack import FakeSlack, SlackSender
 from bot.scheduler import start_scheduler
 from bot.services.container import Services
-from bot.settings import DEFAULT_DATABASE_URL, Settings
+from bot.settings import Settings
 from bot.web import WebApp, make_server
 
-DEMO_DATABASE_URL = "sqlite:///./data/demo.sqlite3"
 CONTROL_ROOM = "C-CONTROL-ROOM"
 SAFEGUARDING = "C-SAFEGUARDING"
 # Slack user ids are upper-case letters and digits; the bot relies on that (mentions in
@@ -36,30 +35,9 @@ OFFICERS = {"UOICASHBY": "pc.ashby", "UOICMORROW": "ds.morrow", "UOICOKAFOR": "p
 TICK_SECONDS = 5
 
 
-class DemoSlack(FakeSlack):
-    """The fake, with message timestamps taken from the wall clock like Slack's own.
-
-    The stock fake counts from a fixed epoch so tests are repeatable; but the demo's database
-    outlives one run and keeps each episode's channel-post ts, so a second run counting from the
-    same epoch would hand a new message the ts of an old episode's thread.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._last_micros = 0
-
-    def _next_ts_locked(self) -> str:  # called with the fake's lock held
-        self._last_micros = max(time.time_ns() // 1000, self._last_micros + 1)
-        seconds, micros = divmod(self._last_micros, 1_000_000)
-        return f"{seconds}.{micros:06d}"
-
-
 def demo_database_url(settings: Settings) -> str:
-    """DATABASE_URL if the user set one; else a demo file, so synthetic children stay out of
-    the database a real bot would use by default."""
-    if settings.database_url == DEFAULT_DATABASE_URL:
-        return DEMO_DATABASE_URL
-    return settings.database_url
+    """DEMO_DATABASE_URL, never DATABASE_URL (see Settings.demo_database_url)."""
+    return settings.demo_database_url
 
 
 def demo_settings(settings: Settings, api_url: str) -> Settings:
@@ -79,7 +57,7 @@ def demo_settings(settings: Settings, api_url: str) -> Settings:
 
 @dataclass
 class DemoStack:
-    fake: DemoSlack
+    fake: FakeSlack
     settings: Settings
     clock: OffsetClock
     client: WebClient
@@ -110,7 +88,7 @@ class DemoStack:
 
 def start_stack(settings: Settings) -> DemoStack:
     """Fake Slack, database (migrated), services, Bolt app and waitress; not yet the scheduler."""
-    fake = DemoSlack().start()
+    fake = FakeSlack(ts_epoch=int(time.time())).start()
     try:
         fake.add_user(DEMO_USER, DEMO_USER_NAME, real_name="You (control room)")
         for user_id, name in OFFICERS.items():

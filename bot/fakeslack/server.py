@@ -275,7 +275,17 @@ class FakeSlack:
     Use ``with FakeSlack() as slack:`` or ``start()``/``stop()``. Point clients at ``api_url``.
     """
 
-    def __init__(self, bot_user_id: str = "UBOTMISSING", team_id: str = "T0MISSING") -> None:
+    def __init__(
+        self,
+        bot_user_id: str = "UBOTMISSING",
+        team_id: str = "T0MISSING",
+        *,
+        ts_epoch: int = TS_EPOCH,
+    ) -> None:
+        """`ts_epoch`: where message timestamps start counting. Tests keep the fixed default so
+        runs repeat; the demo starts from the wall clock, because its database outlives a run
+        and an old episode's thread ts must not be handed out again."""
+        self.ts_epoch = ts_epoch
         self.bot_user_id = bot_user_id
         self.team_id = team_id
         self.bot_id = BOT_ID
@@ -745,7 +755,7 @@ class FakeSlack:
     def _next_ts_locked(self) -> str:
         self._ts_seq += 1
         micros = self._ts_seq * 100
-        return f"{TS_EPOCH + micros // 1_000_000}.{micros % 1_000_000:06d}"
+        return f"{self.ts_epoch + micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _user_object(
         self, user_id: str, name: str, real_name: str, deleted: bool

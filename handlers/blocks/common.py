@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.domain.episode import Risk
-from handlers.escape import clip, esc
+from handlers.escape import clip, esc, placeholders
 
 RISK_ICON = {
     "high": ":red_circle:",
@@ -31,11 +31,11 @@ def risk_badge(risk: str) -> str:
 
 
 def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))
+    return SectionBlock(text=MarkdownTextObject(text=clip(placeholders(text), SECTION_LIMIT)))
 
 
 def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 2000))])
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(placeholders(text), 2000))])
 
 
 def dt(value: str | datetime) -> datetime:
@@ -44,7 +44,7 @@ def dt(value: str | datetime) -> datetime:
 
 def message(text: str, blocks: list[Block]) -> dict[str, Any]:
     """A message payload: blocks plus the plain-text fallback Slack shows in notifications."""
-    return {"text": clip(text, 3000), "blocks": [b.to_dict() for b in blocks]}
+    return {"text": clip(placeholders(text), 3000), "blocks": [b.to_dict() for b in blocks]}
 
 
 def who(user_id: str | None) -> str:
