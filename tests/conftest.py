@@ -91,8 +91,10 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
+    """The fake Slack; afterwards, every payload the bot sent it is checked against Block Kit."""
     with FakeSlack() as fake:
         yield fake
+    assert_all_valid(fake)
 
 
 @pytest.fixture
@@ -100,7 +102,6 @@ def bot(fake_slack: FakeSlack, database_url: str) -> Iterator[Bot]:
     running = start_bot(fake_slack, database_url)
     yield running
     running.stop()
-    assert_all_valid(fake_slack)
 
 
 @pytest.fixture
@@ -108,4 +109,3 @@ def sqlite_bot(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Bot]:
     running = start_bot(fake_slack, sqlite_url)
     yield running
     running.stop()
-    assert_all_valid(fake_slack)
