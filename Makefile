@@ -22,6 +22,7 @@ demo: $(STAMP)
 ## The test suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

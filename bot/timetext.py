@@ -57,8 +57,8 @@ def _build(
     parts: dict[str, str | None], *, local_now: datetime, tz: ZoneInfo, raw: str
 ) -> datetime:
     try:
-        hour = int(parts["h"]) if parts.get("h") else 0
-        minute = int(parts["m"]) if parts.get("m") else 0
+        hour = int(parts.get("h") or 0)
+        minute = int(parts.get("m") or 0)
         clock = time(hour, minute)
     except ValueError:
         raise UserError(f"`{raw.strip()[:40]}` is not a real time of day.") from None

@@ -178,7 +178,7 @@ class SlackSender:
         user = user_id or self.user_id
         found = _find_element(msg.get("blocks") or [], action_id)
         action = _action(action_id, value, block_id, found, self.clock())
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user),
             "api_app_id": APP_ID,

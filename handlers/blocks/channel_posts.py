@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_sdk.models.blocks import Block
+
 from bot.timetext import fmt_duration, fmt_local, fmt_local_short
 from handlers.blocks.common import care_text, context, dt, message, risk_badge, section, who
 from handlers.escape import esc
@@ -21,7 +23,7 @@ def episode_posted(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict
         f"Missing: last seen {fmt_local(seen, tz)} ({fmt_duration(now - seen)} ago)\n"
         f"Care: {care_text(data)}"
     )
-    blocks = [section(headline), section(facts)]
+    blocks: list[Block] = [section(headline), section(facts)]
     number = data.get("child_episode_number")
     if number and number > 1:
         blocks.append(
