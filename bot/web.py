@@ -36,7 +36,12 @@ class WebApp:
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, 405, {"error": "POST only"})
-            return self.bolt(environ, start_response)
+            try:
+                return self.bolt(environ, start_response)
+            except Exception:
+                # Only a malformed (yet correctly signed) body gets here: Slack never sends one.
+                log.exception("malformed Slack request")
+                return _json(start_response, 400, {"error": "malformed request"})
         return _json(start_response, 404, {"error": "not found"})
 
     def health(self) -> tuple[int, dict[str, Any]]:
@@ -64,7 +69,13 @@ class WebApp:
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
     data = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        503: "Service Unavailable",
+    }
     start_response(
         f"{status} {reason.get(status, '')}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],

@@ -25,29 +25,37 @@ log = logging.getLogger(__name__)
 def missing(
     ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services
 ) -> None:
+    ack()
     sub, args = split_command(command.get("text") or "")
+    try:
+        _run(sub, args, command, respond, client, services)
+    except Exception as error:  # answered here, after ack: see handlers.errors.on_error
+        report(error, respond, what=f"/missing {sub}")
+
+
+def _run(
+    sub: str,
+    args: list[str],
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+) -> None:
     user = command["user_id"]
     if sub == "new":
-        ack()
-        # Right after ack: a trigger id expires in 3 seconds.
+        # Straight after ack: a trigger id expires in 3 seconds.
         name = " ".join(args)
         client.views_open(
             trigger_id=command["trigger_id"],
             view=new_episode_view(name=name, officer_id=user, channel_id=command.get("channel_id")),
         )
         return
-    ack()
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
         intro = "" if sub in ("", "help") else f"I don't know `/missing {esc(sub[:30])}`."
         respond(**private.help_message(intro), response_type="ephemeral")
         return
-    try:
-        reply = handler(args, user, services)
-    except Exception as error:  # answered here, after ack: see handlers.errors.on_error
-        report(error, respond, what=f"/missing {sub}")
-        return
-    respond(**reply, response_type="ephemeral")
+    respond(**handler(args, user, services), response_type="ephemeral")
 
 
 def _returned(args: list[str], user: str, services: Services) -> dict[str, Any]:

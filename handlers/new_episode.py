@@ -17,7 +17,7 @@ from bot.timetext import fmt_local
 from handlers.blocks import private
 from handlers.blocks.common import risk_label
 from handlers.blocks.new_episode_modal import YES
-from handlers.errors import STORAGE_DOWN
+from handlers.errors import STORAGE_DOWN, UNEXPECTED
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,17 @@ def read_form(view: dict[str, Any], *, user: str) -> tuple[NewEpisode, dict[str,
 
 
 def submit(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    try:
+        _submit(ack, body, view, client, services)
+    except Exception:
+        log.exception("the new-episode form could not be handled")
+        if ack.response is None:  # keep the form open: nothing typed is lost
+            ack(response_action="errors", errors={"child_name": UNEXPECTED[:150]})
+
+
+def _submit(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
 ) -> None:
     user = body["user"]["id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -15,11 +16,14 @@ from bot.errors import UserError
 from bot.services.container import Services
 from bot.timetext import fmt_local
 from handlers.blocks import rhi_messages
-from handlers.errors import report
+from handlers.errors import UNEXPECTED, report
 from handlers.notifier import SlackNotifier
 from storage.queries import delivery_by_message
 
+log = logging.getLogger(__name__)
+
 REASSIGN_CALLBACK = "rhi_reassign"
+MAX_ID = 2**62  # ids are BIGINT: anything larger is not ours
 SNOOZE_HOURS = 4
 
 
@@ -27,7 +31,9 @@ def _ids(value: str) -> tuple[int, int]:
     try:
         rhi_id, episode_id = (int(part) for part in value.split(":"))
     except (ValueError, AttributeError):
-        raise UserError("That button is not one of mine; nothing was changed.") from None
+        rhi_id = episode_id = 0
+    if not (0 < rhi_id < MAX_ID and 0 < episode_id < MAX_ID):
+        raise UserError("That button is not one of mine; nothing was changed.")
     return rhi_id, episode_id
 
 
@@ -115,6 +121,17 @@ def reassign_view(
 
 
 def submit_reassign(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
+) -> None:
+    try:
+        _submit_reassign(ack, body, view, client, services)
+    except Exception:
+        log.exception("the reassign form could not be handled")
+        if ack.response is None:
+            ack(response_action="errors", errors={"assignee": UNEXPECTED[:150]})
+
+
+def _submit_reassign(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
 ) -> None:
     user = body["user"]["id"]

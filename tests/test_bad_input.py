@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from datetime import timedelta
 
 import pytest
@@ -179,3 +180,67 @@ def test_usage_placeholders_reach_slack_escaped(bot: Bot) -> None:
         shown = reply.text + json.dumps(reply.blocks)
         assert "&lt;" in shown, text
         assert "<ref>" not in shown and "<when>" not in shown and "<reason>" not in shown
+
+
+def _payload(data: dict) -> bytes:
+    return b"payload=" + urllib.parse.quote(json.dumps(data)).encode()
+
+
+MALFORMED = {
+    "payload is not JSON": b"payload=%7Bnot-json",
+    "empty body": b"",
+    "slash command without a user": b"command=%2Fmissing&text=list",
+    "another slash command": b"command=%2Fother&text=list&user_id=U1",
+    "view without a type": _payload(
+        {"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "zzz"}}
+    ),
+    "form with impossible values": _payload(
+        {
+            "type": "view_submission",
+            "user": {"id": "U1"},
+            "view": {
+                "type": "modal",
+                "callback_id": "new_episode",
+                "state": {
+                    "values": {
+                        "date_of_birth": {"date_of_birth": {"selected_date": "31-31-31"}},
+                        "last_seen_at": {"last_seen_at": {"selected_date_time": "soon"}},
+                    }
+                },
+            },
+        }
+    ),
+    "reassign form with broken metadata": _payload(
+        {
+            "type": "view_submission",
+            "user": {"id": "U1"},
+            "view": {
+                "type": "modal",
+                "callback_id": "rhi_reassign",
+                "private_metadata": "{",
+                "state": {"values": {"assignee": {"assignee": {"selected_user": "U2"}}}},
+            },
+        }
+    ),
+    "button with a huge id": _payload(
+        {
+            "type": "block_actions",
+            "user": {"id": "U1"},
+            "response_url": "http://127.0.0.1:9/",
+            "actions": [{"action_id": "rhi_done", "value": "9" * 30 + ":1", "type": "button"}],
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_signed_requests_never_get_a_server_error(bot: Bot, name: str) -> None:
+    response = bot.sender.raw(MALFORMED[name], "application/x-www-form-urlencoded")
+    assert response.status in (200, 400, 404), response.body
+    if name == "form with impossible values":
+        assert response.json and response.json["response_action"] == "errors"
+        errors = response.json["errors"]
+        assert "not a date" in errors["date_of_birth"] and "last_seen_at" in errors
+    if name == "reassign form with broken metadata":
+        assert response.json and response.json["response_action"] == "errors"
+    assert counts(bot) == (0, 0)
