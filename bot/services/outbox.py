@@ -169,9 +169,14 @@ class OutboxWorker:
         except Exception as exc:  # a bug in rendering must not stop the other messages
             log.exception("delivery %s (%s) crashed", delivery.id, delivery.key)
             return self._failed(delivery, DeliveryError(repr(exc), permanent=False), now)
-        self._finish(delivery.id, status=SENT, sent=sent.ts, channel=sent.channel, now=now)
-        if delivery.kind == "episode_posted" and delivery.episode_id is not None:
-            self._remember_post(delivery.episode_id, sent.channel, sent.ts)
+        self._finish(
+            delivery.id,
+            status=SENT,
+            sent=sent.ts,
+            channel=sent.channel,
+            now=now,
+            episode_post_of=delivery.episode_id if delivery.kind == "episode_posted" else None,
+        )
         return Outcome(delivery.id, SENT, ts=sent.ts)
 
     def _still_wanted(self, delivery: Delivery) -> bool:
@@ -185,16 +190,12 @@ class OutboxWorker:
         if not delivery.in_thread or delivery.episode_id is None:
             return delivery.target, None, False
         with self.db.transaction() as session:
-            episode = session.get(Episode, delivery.episode_id)
-            assert episode is not None
-            if episode.channel_ts and episode.channel_id:
-                return episode.channel_id, episode.channel_ts, False
-            parent = session.scalar(
-                select(Delivery.status).where(Delivery.key == f"episode:{episode.id}:post")
-            )
-        if parent in (FAILED, CANCELLED, None):
+            parent = delivery_state(session, f"episode:{delivery.episode_id}:post")
+        if parent is None or parent.status in (FAILED, CANCELLED):
             # The parent post will never exist: better a message outside the thread than none.
             return delivery.target, None, False
+        if parent.status == SENT and parent.channel and parent.ts:
+            return parent.channel, parent.ts, False
         return delivery.target, None, True
 
     def _failed(self, delivery: Delivery, exc: DeliveryError, now: datetime) -> Outcome:
@@ -250,7 +251,10 @@ class OutboxWorker:
         channel: str | None = None,
         error: str | None = None,
         now: datetime | None = None,
+        episode_post_of: int | None = None,
     ) -> None:
+        """Record the outcome; an episode's channel post is remembered on the episode in the
+        same transaction, so the two can never disagree."""
         values: dict[str, Any] = {"status": status, "error": error}
         if status == SENT:
             values.update(ts=sent, channel=channel, sent_at=now)
@@ -260,6 +264,12 @@ class OutboxWorker:
                 .where(Delivery.id == delivery_id, Delivery.claimed_by == self.instance_id)
                 .values(**values)
             )
+            if episode_post_of is not None:
+                session.execute(
+                    update(Episode)
+                    .where(Episode.id == episode_post_of)
+                    .values(channel_id=channel, channel_ts=sent)
+                )
 
     def _release(
         self,
@@ -277,14 +287,6 @@ class OutboxWorker:
                 update(Delivery)
                 .where(Delivery.id == delivery_id, Delivery.claimed_by == self.instance_id)
                 .values(**values)
-            )
-
-    def _remember_post(self, episode_id: int, channel: str, ts: str) -> None:
-        with self.db.transaction() as session:
-            session.execute(
-                update(Episode)
-                .where(Episode.id == episode_id)
-                .values(channel_id=channel, channel_ts=ts)
             )
 
 
