@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.clock import FakeClock
 from bot.fakeslack import FakeSlack
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -109,3 +111,18 @@ def sqlite_bot(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Bot]:
     running = start_bot(fake_slack, sqlite_url)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def bot_at(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Callable[..., Bot]]:
+    """Start the bot (SQLite) at a given moment, with settings overridden: `bot_at(when, ...)`."""
+    started: list[Bot] = []
+
+    def start(now: datetime, **settings: object) -> Bot:
+        running = start_bot(fake_slack, sqlite_url, clock=FakeClock(now), **settings)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

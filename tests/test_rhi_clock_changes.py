@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
-from bot.clock import FakeClock
-from bot.fakeslack import FakeSlack
-from tests.support.harness import Bot, start_bot
+from tests.support.harness import Bot
 from tests.test_rhi_reminders import reminders
-
-
-@pytest.fixture
-def bot_at(fake_slack: FakeSlack, sqlite_url: str) -> Iterator:
-    started: list[Bot] = []
-
-    def start(now: datetime, **settings: object) -> Bot:
-        running = start_bot(fake_slack, sqlite_url, clock=FakeClock(now), **settings)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
 
 
 def sweep_at(bot: Bot, when: datetime) -> None:

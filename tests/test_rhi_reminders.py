@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.clock import FakeClock
 from bot.fakeslack import Posted
 from storage.models import Delivery
-from tests.support.harness import CONTROL, LOGGER, SAFEGUARDING, Bot, start_bot
+from tests.support.harness import CONTROL, LOGGER, SAFEGUARDING, Bot
 
 RETURN = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -133,53 +133,35 @@ def test_snooze_caps_at_due_time_and_never_hides_escalation(bot: Bot) -> None:
     assert reminders(bot)[2:] == ["RHI for M-1 overdue by 1 d 6 h"]
 
 
-def test_quiet_hours_hold_direct_messages_until_morning(fake_slack, sqlite_url) -> None:
-    # Returned 01:00 local on 24/11: due-soon falls at 01:00 on 26/11, inside 22:00-07:00.
-    running = start_bot(
-        fake_slack,
-        sqlite_url,
-        quiet_hours="22:00-07:00",
-        clock=FakeClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC)),
-    )
-    try:
-        running.log_episode(
-            risk_level="medium", last_seen_at=datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
-        )
-        running.slash("returned M-1")
-        running.clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
-        running.sweep()
-        running.clock.set(datetime(2026, 11, 26, 6, 59, tzinfo=UTC))
-        running.sweep()
-        assert reminders(running) == []
-        running.clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=UTC))
-        running.sweep()
-        assert reminders(running) == ["RHI for M-1 due tomorrow 01:00"]
-        # The escalation at 01:00 on 28/11 is never held.
-        running.clock.set(datetime(2026, 11, 28, 1, 0, tzinfo=UTC))
-        running.sweep()
-        assert len(escalations(running)) == 2
-        assert len(reminders(running)) == 1  # the 'overdue' DM of 01:00 on 27/11 waits...
-        running.clock.set(datetime(2026, 11, 28, 7, 0, tzinfo=UTC))
-        running.sweep()
-        assert reminders(running)[1:] == ["RHI for M-1 overdue by 1 d 6 h"]  # ...till 07:00
-    finally:
-        running.stop()
+def returned_at_0100(bot_at: Callable[..., Bot], risk: str) -> Bot:
+    """Returned 01:00 on 24/11 with quiet hours on: due-soon falls at 01:00 on 26/11."""
+    bot = bot_at(datetime(2026, 11, 24, 1, 0, tzinfo=UTC), quiet_hours="22:00-07:00")
+    bot.log_episode(risk_level=risk, last_seen_at=datetime(2026, 11, 23, 20, 0, tzinfo=UTC))
+    bot.slash("returned M-1")
+    return bot
 
 
-def test_high_risk_is_never_held_by_quiet_hours(fake_slack, sqlite_url) -> None:
-    running = start_bot(
-        fake_slack,
-        sqlite_url,
-        quiet_hours="22:00-07:00",
-        clock=FakeClock(datetime(2026, 11, 24, 1, 0, tzinfo=UTC)),
-    )
-    try:
-        running.log_episode(
-            risk_level="high", last_seen_at=datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
-        )
-        running.slash("returned M-1")
-        running.clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
-        running.sweep()
-        assert reminders(running) == ["RHI for M-1 due tomorrow 01:00"]
-    finally:
-        running.stop()
+def sweep_on(bot: Bot, day: int, hour: int, minute: int = 0) -> None:
+    bot.clock.set(datetime(2026, 11, day, hour, minute, tzinfo=UTC))
+    bot.sweep()
+
+
+def test_quiet_hours_hold_direct_messages_until_morning(bot_at: Callable[..., Bot]) -> None:
+    bot = returned_at_0100(bot_at, "medium")
+    sweep_on(bot, 26, 1)
+    sweep_on(bot, 26, 6, 59)
+    assert reminders(bot) == []
+    sweep_on(bot, 26, 7)
+    assert reminders(bot) == ["RHI for M-1 due tomorrow 01:00"]
+    # The escalation at 01:00 on 28/11 is never held...
+    sweep_on(bot, 28, 1)
+    assert len(escalations(bot)) == 2
+    assert len(reminders(bot)) == 1  # ...but the 'overdue' DM owed since 01:00 on 27/11 waits
+    sweep_on(bot, 28, 7)
+    assert reminders(bot)[1:] == ["RHI for M-1 overdue by 1 d 6 h"]  # ...till 07:00
+
+
+def test_high_risk_is_never_held_by_quiet_hours(bot_at: Callable[..., Bot]) -> None:
+    bot = returned_at_0100(bot_at, "high")
+    sweep_on(bot, 26, 1)
+    assert reminders(bot) == ["RHI for M-1 due tomorrow 01:00"]
