@@ -12,6 +12,7 @@ from handlers.blocks.new_episode_modal import CALLBACK_ID
 def register(app: App) -> None:
     app.command("/missing")(commands.missing)
     app.view(CALLBACK_ID)(new_episode.submit)
+    app.action("looked_after")(new_episode.care_changed)
     for action_id in (
         rhi_messages.DONE,
         rhi_messages.DECLINED,

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.episode import NewEpisode
 from bot.errors import StorageUnavailable, UserError
@@ -16,7 +17,7 @@ from bot.services.container import Services
 from bot.timetext import fmt_local
 from handlers.blocks import private
 from handlers.blocks.common import risk_label
-from handlers.blocks.new_episode_modal import YES
+from handlers.blocks.new_episode_modal import YES, new_episode_view
 from handlers.errors import STORAGE_DOWN, UNEXPECTED
 
 log = logging.getLogger(__name__)
@@ -132,3 +133,29 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def care_changed(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+    """'Looked after' was answered: show the placing authority only for a child in care."""
+    ack()
+    view = body.get("view") or {}
+    if not view.get("id"):
+        return
+    values = (view.get("state") or {}).get("values") or {}
+    name = ((values.get("child_name") or {}).get("child_name") or {}).get("value") or ""
+    officer = ((values.get("officer") or {}).get("officer") or {}).get("selected_user")
+    chosen = (action.get("selected_option") or {}).get("value")
+    try:
+        client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=new_episode_view(
+                name=name,
+                officer_id=officer or body["user"]["id"],
+                channel_id=_metadata(view).get("channel_id"),
+                looked_after=chosen == YES,
+            ),
+        )
+    except SlackApiError as exc:
+        # hash_conflict: the person changed the form again meanwhile; that change wins.
+        log.warning("could not update the new-episode form: %s", exc.response.get("error"))

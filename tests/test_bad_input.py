@@ -106,7 +106,6 @@ def test_markup_long_text_emoji_and_accents_are_stored_and_escaped(bot: Bot) -> 
         ({"last_seen_at": MISSING}, "last_seen_at", "Enter when"),
         ({"last_seen_place": ""}, "last_seen_place", "Enter where"),
         ({"risk_level": MISSING}, "risk_level", "Choose a risk level"),
-        ({"looked_after": "no"}, "placing_authority", "only for a looked-after child"),
     ],
 )
 def test_form_errors_are_shown_on_the_field(

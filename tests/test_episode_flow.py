@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import Child, Episode, ReturnInterview
-from tests.support.harness import CONTROL, LOGGER, Bot
+from tests.support.harness import CONTROL, LOGGER, Bot, has_input
 
 
 def test_new_episode_to_return_end_to_end(bot: Bot) -> None:
     view = bot.open_form("new Jane Mary Smith")
     blocks = {b["block_id"]: b for b in view.view["blocks"]}
+    # The placing authority is asked for once 'looked after' is Yes (see the test below).
     assert list(blocks) == [
         "child_name",
         "date_of_birth",
@@ -18,7 +19,6 @@ def test_new_episode_to_return_end_to_end(bot: Bot) -> None:
         "last_seen_place",
         "risk_level",
         "looked_after",
-        "placing_authority",
         "risk_factors",
         "description",
         "reported_by",
@@ -130,3 +130,23 @@ def test_help_and_unknown_subcommands_answer_with_usage(bot: Bot) -> None:
         assert "/missing new" in reply.text + str(reply.blocks)
     assert "I don't know `/missing frobnicate`" in bot.slash("frobnicate").text
     assert "&lt;!channel&gt;" in bot.slash("<!channel>").text
+
+
+def test_placing_authority_is_asked_for_only_when_looked_after(bot: Bot) -> None:
+    view = bot.open_form("new Amy Adams")
+    assert not has_input(view, "placing_authority")
+    care = next(b for b in view.view["blocks"] if b["block_id"] == "looked_after")
+    assert care["dispatch_action"] is True  # choosing sends an action at once
+    updated = bot.answer_care(view, "yes")
+    assert has_input(updated, "placing_authority")
+    assert updated.id == view.id and updated.method == "views.update"
+    blocks = {b["block_id"]: b for b in updated.view["blocks"]}
+    assert blocks["child_name"]["element"]["initial_value"] == "Amy Adams"
+    assert blocks["looked_after"]["element"]["initial_option"]["value"] == "yes"
+    again = bot.answer_care(updated, "no")
+    assert not has_input(again, "placing_authority")
+    # Not looked after: the post says so and names no authority.
+    mark = bot.fake.mark()
+    assert bot.submit_form(again, looked_after="no").status == 200
+    post = bot.fake.wait_for_posted(kind="message", since=mark)[0]
+    assert "not looked after" in str(post.blocks) and "Camden" not in str(post.blocks)

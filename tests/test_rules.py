@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.episode import NewEpisode
 from bot.domain.people import age_on, initials, name_key
 from bot.domain.refs import parse_ref
 from bot.domain.rhi import ReminderPolicy, in_quiet_hours, owed_reminder, snooze_until
@@ -108,3 +109,19 @@ def test_quiet_hours_and_snooze() -> None:
     assert snooze_until(now=due, hours=4, due=due) == due + timedelta(hours=4)
     with pytest.raises(UserError):
         snooze_until(now=NOW, hours=-1, due=due)
+
+
+def test_a_placing_authority_needs_a_looked_after_child() -> None:
+    new = NewEpisode(
+        child_name="Amy Adams",
+        date_of_birth=date(2012, 1, 1),
+        last_seen_at=NOW,
+        last_seen_place="Ipswich",
+        risk_level="high",
+        looked_after=False,
+        placing_authority="Essex",
+        officer_id="U1",
+    )
+    assert "only for a looked-after child" in new.validate(now=NOW, tz=LONDON)["placing_authority"]
+    new.looked_after = True
+    assert new.validate(now=NOW, tz=LONDON) == {}

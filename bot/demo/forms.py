@@ -38,12 +38,19 @@ class FormSession:
         answers: dict[str, object] = {}
         self._title(view)
         while True:
-            for field in todo:
+            index = 0
+            while index < len(todo):
+                field = todo[index]
                 answer = self.filler.ask(field, f"[{fields.index(field) + 1}/{len(fields)}]")
                 if answer is KEEP:
                     answers.pop(field.block_id, None)
                 else:
                     answers[field.block_id] = answer
+                if field.dispatch and answer is not KEEP:
+                    updated = self._dispatch(view, field, answer)
+                    if updated is not None:
+                        view, fields, todo = self._changed(updated, fields, todo, index, answers)
+                index += 1
             submit = plain(view.get("submit")) or "Submit"
             self.term.say(self.term.style.dim(f"Submitting the form ({submit})..."))
             calls, views = len(self.fake.calls), len(self.fake.views)
@@ -59,6 +66,38 @@ class FormSession:
                 self._title(view)
             else:
                 return Accepted(response, calls, views)
+
+    def _dispatch(
+        self, view: dict[str, Any], field: Field, answer: object
+    ) -> dict[str, Any] | None:
+        """Send the choice as Slack does at once; the form as the bot updated it, if it did."""
+        mark = len(self.fake.views)
+        self.sender.choose_in_view(view, field.block_id, str(answer))
+        try:
+            record = self.fake.wait_for_view(view.get("callback_id"), since=mark, timeout=3)
+        except AssertionError:
+            return None  # the bot left the form as it was
+        return record.view
+
+    @staticmethod
+    def _changed(
+        view: dict[str, Any],
+        fields: list[Field],
+        todo: list[Field],
+        index: int,
+        answers: dict[str, object],
+    ) -> tuple[dict[str, Any], list[Field], list[Field]]:
+        """After an update: ask the fields that appeared next, forget those that went."""
+        new_fields = fields_of(view)
+        old_ids = {f.block_id for f in fields}
+        new_ids = {f.block_id for f in new_fields}
+        for gone in old_ids - new_ids:
+            answers.pop(gone, None)
+        appeared = [f for f in new_fields if f.block_id not in old_ids]
+        later = [f for f in todo[index + 1 :] if f.block_id in new_ids]
+        by_id = {f.block_id: f for f in new_fields}
+        asked = [by_id.get(f.block_id, f) for f in todo[: index + 1]]
+        return view, new_fields, asked + appeared + [by_id[f.block_id] for f in later]
 
     def _title(self, view: dict[str, Any]) -> None:
         style = self.term.style

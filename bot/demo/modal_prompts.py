@@ -49,6 +49,8 @@ class Field:
     optional: bool
     hint: str
     element: dict[str, Any]
+    # Answering sends an action at once (Slack's dispatch_action): the bot may change the form.
+    dispatch: bool = False
 
     @property
     def options(self) -> list[tuple[str, str]]:
@@ -74,6 +76,7 @@ def fields_of(view: dict[str, Any]) -> list[Field]:
                 optional=bool(block.get("optional")),
                 hint=plain(block.get("hint")),
                 element=element,
+                dispatch=bool(block.get("dispatch_action")),
             )
         )
     return fields

@@ -142,6 +142,50 @@ class SlackSender:
         }
         return self._post_payload(payload, timestamp=timestamp, secret=secret)
 
+    def choose_in_view(
+        self,
+        view: Mapping[str, Any] | ViewRecord,
+        block_id: str,
+        value: str,
+        *,
+        user_id: str | None = None,
+    ) -> SentResponse:
+        """A choice in a modal input with ``dispatch_action``: Slack sends ``block_actions``
+        carrying the view (and its state so far) before the form is submitted."""
+        plain = dict(view.view if isinstance(view, ViewRecord) else view)
+        block = next((b for b in plain.get("blocks") or [] if b.get("block_id") == block_id), None)
+        if block is None or not isinstance(block.get("element"), dict):
+            raise ValueError(f"the view has no input {block_id!r}")
+        element = block["element"]
+        option = next((o for o in element.get("options") or [] if o.get("value") == value), None)
+        if option is None:
+            raise ValueError(f"{block_id!r} offers no option {value!r}")
+        current = copy.deepcopy(plain)
+        current.setdefault("id", "V0LOCAL")
+        current["state"] = {"values": values_for(plain, {block_id: value})}
+        payload = {
+            "type": "block_actions",
+            "team": self._team(),
+            "user": self._user(user_id or self.user_id),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": current["id"]},
+            "trigger_id": self._trigger(),
+            "view": current,
+            "actions": [
+                {
+                    "type": element.get("type"),
+                    "action_id": element.get("action_id"),
+                    "block_id": block_id,
+                    "selected_option": copy.deepcopy(option),
+                    "action_ts": f"{self.clock():.6f}",
+                }
+            ],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self._post_payload(payload, timestamp=None, secret=None)
+
     def submit_answers(
         self,
         view: Mapping[str, Any] | ViewRecord,

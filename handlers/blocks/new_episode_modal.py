@@ -25,14 +25,44 @@ YES, NO = "yes", "no"
 
 
 def _input(
-    block_id: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None
+    block_id: str,
+    label: str,
+    element: Any,
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+    dispatch: bool = False,
 ) -> InputBlock:
     element.action_id = block_id
-    return InputBlock(block_id=block_id, label=label, element=element, optional=optional, hint=hint)
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        element=element,
+        optional=optional,
+        hint=hint,
+        dispatch_action=dispatch or None,
+    )
 
 
-def new_episode_view(*, name: str, officer_id: str, channel_id: str | None) -> dict[str, Any]:
+def new_episode_view(
+    *, name: str, officer_id: str, channel_id: str | None, looked_after: bool = False
+) -> dict[str, Any]:
+    """The form; the placing authority is asked for only once 'looked after' is Yes.
+
+    Choosing Yes or No sends an action (`dispatch_action`) and the bot updates the form with
+    this function; Slack keeps what was already typed in inputs whose ids stay the same.
+    """
     risk_options = [Option(value=r.value, text=r.label) for r in Risk]
+    care = Option(value=YES, text="Yes") if looked_after else Option(value=NO, text="No")
+    placing = [
+        _input(
+            "placing_authority",
+            "Placing authority",
+            PlainTextInputElement(max_length=200),
+            optional=True,
+            hint="The local authority that placed the child, if not this area's own.",
+        )
+    ]
     blocks = [
         _input(
             "child_name",
@@ -52,16 +82,11 @@ def new_episode_view(*, name: str, officer_id: str, channel_id: str | None) -> d
             "Looked after (in care)?",
             RadioButtonsElement(
                 options=[Option(value=YES, text="Yes"), Option(value=NO, text="No")],
-                initial_option=Option(value=NO, text="No"),
+                initial_option=care,
             ),
+            dispatch=True,
         ),
-        _input(
-            "placing_authority",
-            "Placing authority",
-            PlainTextInputElement(max_length=200),
-            optional=True,
-            hint="Only for a looked-after child placed by another authority.",
-        ),
+        *(placing if looked_after else []),
         _input(
             "risk_factors",
             "Risk factors",

@@ -55,6 +55,11 @@ def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Setti
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+def has_input(view: Any, block_id: str) -> bool:
+    plain = view.view if hasattr(view, "view") else view
+    return any(b.get("block_id") == block_id for b in plain.get("blocks") or [])
+
+
 @dataclass
 class Bot:
     fake: FakeSlack
@@ -96,7 +101,20 @@ class Bot:
         """Submit the form; returns the bot's HTTP answer (errors come back in its JSON)."""
         full = {**DEFAULT_ANSWERS, **answers}
         full = {k: v for k, v in full.items() if v is not MISSING}
+        view = self.answer_care(view, str(full.get("looked_after", "no")))
+        if not has_input(view, "placing_authority"):
+            full.pop("placing_authority", None)  # not asked: the child is not looked after
         return self.sender.submit_answers(view, full)
+
+    def answer_care(self, view: Any, looked_after: str) -> Any:
+        """Choose 'looked after' as a person would; the bot updates the form. The new view."""
+        plain = view.view if hasattr(view, "view") else view
+        if has_input(plain, "placing_authority") == (looked_after == "yes"):
+            return view
+        mark = len(self.fake.views)
+        response = self.sender.choose_in_view(view, "looked_after", looked_after)
+        assert response.status == 200, response.body
+        return self.fake.wait_for_view("new_episode", since=mark)
 
     def log_episode(self, **answers: Any) -> Posted:
         """Fill and submit the form; returns the control-room post."""
