@@ -127,8 +127,3 @@ def fmt_duration(delta: timedelta) -> str:
     if hours:
         return f"{hours} h {mins} min"
     return f"{mins} min"
-
-
-def ensure_utc(when: datetime) -> datetime:
-    """Datetimes read back from SQLite are naive; they are stored as UTC."""
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
-from bot.timetext import fmt_duration, fmt_local, fmt_local_short
+from bot.timetext import fmt_duration, fmt_local
 from handlers.blocks.common import care_text, context, dt, message, risk_badge, section, who
 from handlers.escape import esc
 
@@ -73,7 +73,3 @@ def rhi_status_changed(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> 
     label = status.replace("_", " ")
     text = f"Return home interview for *{data['ref']}*: {label}{extra} ({who(data.get('actor'))})."
     return message(f"{data['ref']} RHI {label}", [section(text)])
-
-
-def short_when(value: str, *, now: datetime, tz: ZoneInfo) -> str:
-    return fmt_local_short(dt(value), tz, now=now)
