@@ -177,9 +177,12 @@ class Console:
     # -- Slack -------------------------------------------------------------------------
 
     def slash(self, text: str) -> None:
+        self._send_and_show(lambda: self.sender.slash(self.users.linkify(text)))
+
+    def _send_and_show(self, send: Callable[[], SentResponse]) -> None:
+        """Send one request as Slack would, then print what the bot did and fill any form."""
         calls, views = len(self.fake.calls), len(self.fake.views)
-        response = self.sender.slash(self.users.linkify(text))
-        if self._refused(response):
+        if self._refused(send()):
             return
         self._settle(calls)
         self._show_new()
@@ -207,13 +210,8 @@ class Console:
                 f"{buttons[0].label}"
             )
             return
-        calls, views = len(self.fake.calls), len(self.fake.views)
-        response = self.sender.click(chosen[0].action_id, message=clickable.posted)
-        if self._refused(response):
-            return
-        self._settle(calls)
-        self._show_new()
-        self._open_new_views(views)
+        action_id = chosen[0].action_id
+        self._send_and_show(lambda: self.sender.click(action_id, message=clickable.posted))
 
     def _refused(self, response: SentResponse) -> bool:
         if response.status == 200:

@@ -108,22 +108,19 @@ class WebApi(FakeSlackState):
         return {"ok": True, "channel": channel, "permalink": link}, []
 
     def _api_views_open(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "trigger_id", "view")
-        _require_view_type(args["view"], "modal")
-        self._consume_trigger_locked(str(args["trigger_id"]))
-        stored = self._store_view_locked(args["view"])
-        self._views.append(
-            ViewRecord("views.open", stored["id"], copy.deepcopy(stored), str(args["trigger_id"]))
-        )
-        return {"ok": True, "view": copy.deepcopy(stored)}, []
+        return self._open_modal_locked("views.open", args)
 
     def _api_views_push(self, args: dict[str, Any], token: str) -> Outcome:
+        return self._open_modal_locked("views.push", args)
+
+    def _open_modal_locked(self, method: str, args: dict[str, Any]) -> Outcome:
+        """views.open and views.push: a modal shown on a one-use trigger id."""
         _require(args, "trigger_id", "view")
         _require_view_type(args["view"], "modal")
         self._consume_trigger_locked(str(args["trigger_id"]))
         stored = self._store_view_locked(args["view"])
         self._views.append(
-            ViewRecord("views.push", stored["id"], copy.deepcopy(stored), str(args["trigger_id"]))
+            ViewRecord(method, stored["id"], copy.deepcopy(stored), str(args["trigger_id"]))
         )
         return {"ok": True, "view": copy.deepcopy(stored)}, []
 
