@@ -100,7 +100,7 @@ def cmd_socket(settings: Settings) -> int:
 
 
 def cmd_demo(settings: Settings) -> int:
-    from bot.demo.console import run_demo
+    from demo.console import run_demo
 
     return run_demo(settings)
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.clock import FakeClock
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Base

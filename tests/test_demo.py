@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, func, select
 
-from bot.demo.console import run_demo
-from bot.demo.render import mrkdwn
-from bot.demo.terminal import Style
 from bot.settings import Settings
+from demo.console import run_demo
+from demo.render import mrkdwn
+from demo.terminal import Style
 from storage.models import Episode
 
 LONDON = ZoneInfo("Europe/London")

@@ -25,7 +25,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 
-from bot.fakeslack import FakeSlack, Posted, SlackSender, slack_signature, values_for
+from fakeslack import FakeSlack, Posted, SlackSender, slack_signature, values_for
 from tests.support.blockkit import assert_all_valid, assert_valid_message, assert_valid_view
 from tests.support.socket_fake import SocketModeFake
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 from tests.support.socket_fake import SocketModeFake
 
 BOT = [sys.executable, "-m", "bot"]

@@ -28,10 +28,10 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.domain import rhi as rules
-from bot.fakeslack import Call, FakeSlack
 from bot.ports import Sent
 from bot.services.outbox import CLAIMED, SENT, OutboxWorker, enqueue
 from bot.settings import Settings
+from fakeslack import Call, FakeSlack
 from storage.db import Database
 from storage.models import Delivery, Episode, ReturnInterview, SchedulerPass
 from tests.conftest import _reset_postgres

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.fakeslack import Posted
+from fakeslack import Posted
 from storage.models import Delivery, ReturnInterview
 from tests.support.harness import LOGGER, SAFEGUARDING, Bot
 from tests.test_rhi_reminders import at, log_and_return, reminders

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.fakeslack import Posted
+from fakeslack import Posted
 from storage.models import Delivery
 from tests.support.harness import CONTROL, LOGGER, SAFEGUARDING, Bot
 

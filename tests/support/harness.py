@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from bot.app import build_app, build_client, build_services
 from bot.clock import FakeClock
-from bot.fakeslack import FakeSlack, Posted, SlackSender
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.web import WebApp, make_server, run_until_closed
+from fakeslack import FakeSlack, Posted, SlackSender
 from storage.db import Database
 from storage.models import AuditEvent
 

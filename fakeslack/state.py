@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.fakeslack.faults import Fault
-from bot.fakeslack.records import (
+from fakeslack.faults import Fault
+from fakeslack.records import (
     APP_ID,
     BOT_ID,
     MAX_VIEW_BLOCKS,
@@ -25,7 +25,7 @@ from bot.fakeslack.records import (
     ResponseUrl,
     ViewRecord,
 )
-from bot.fakeslack.replies import SlackError
+from fakeslack.replies import SlackError
 
 
 def conversation(channel: str) -> tuple[str, str, str | None]:

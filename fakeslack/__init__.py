@@ -3,8 +3,8 @@
 Used by the tests and by the offline demo console; standard library only.
 """
 
-from bot.fakeslack.sender import SentResponse, SlackSender, slack_signature, values_for
-from bot.fakeslack.server import Call, FakeSlack, Posted, ViewRecord
+from fakeslack.sender import SentResponse, SlackSender, slack_signature, values_for
+from fakeslack.server import Call, FakeSlack, Posted, ViewRecord
 
 __all__ = [
     "Call",

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.fakeslack.records import Posted
+from fakeslack.records import Posted
 
 
 @dataclass

@@ -18,11 +18,11 @@ from slack_sdk import WebClient
 
 from bot.app import build_app, build_client, build_services
 from bot.clock import OffsetClock
-from bot.fakeslack import FakeSlack, SlackSender
 from bot.scheduler import start_scheduler
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.web import WebApp, make_server
+from fakeslack import FakeSlack, SlackSender
 
 CONTROL_ROOM = "C-CONTROL-ROOM"
 SAFEGUARDING = "C-SAFEGUARDING"

@@ -23,7 +23,7 @@ from datetime import time as dtime
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.fakeslack.server import APP_ID, TEAM_DOMAIN, FakeSlack, Posted, ViewRecord
+from fakeslack.server import APP_ID, TEAM_DOMAIN, FakeSlack, Posted, ViewRecord
 
 __all__ = ["SentResponse", "SlackSender", "slack_signature", "values_for"]
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.demo.seed import SeedResult
-from bot.demo.terminal import Style
 from bot.services.container import Services
+from demo.seed import SeedResult
+from demo.terminal import Style
 from storage.models import Episode
 
 META_HELP = """Console commands (these are not Slack):

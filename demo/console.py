@@ -15,19 +15,19 @@ from typing import TextIO
 
 from sqlalchemy.engine import make_url
 
-from bot.demo import banner
-from bot.demo.feed import Feed
-from bot.demo.forms import FormSession
-from bot.demo.logs import demo_logging
-from bot.demo.modal_prompts import FormCancelled, FormFiller
-from bot.demo.runtime import DEMO_USER, OFFICERS, DemoStack, demo_database_url, start_stack
-from bot.demo.seed import seed_if_empty
-from bot.demo.terminal import Terminal
-from bot.demo.users import Directory
 from bot.domain.rhi import in_quiet_hours
-from bot.fakeslack import Posted, SentResponse
 from bot.settings import Settings
 from bot.timetext import fmt_duration, fmt_local
+from demo import banner
+from demo.feed import Feed
+from demo.forms import FormSession
+from demo.logs import demo_logging
+from demo.modal_prompts import FormCancelled, FormFiller
+from demo.runtime import DEMO_USER, OFFICERS, DemoStack, demo_database_url, start_stack
+from demo.seed import seed_if_empty
+from demo.terminal import Terminal
+from demo.users import Directory
+from fakeslack import Posted, SentResponse
 
 PROMPT = "you@control-room> "
 QUIT = (":quit", ":q", ":exit")

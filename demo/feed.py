@@ -7,9 +7,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from bot.demo.render import Button, block_lines, button_line, buttons_in
-from bot.demo.terminal import Style
-from bot.fakeslack import FakeSlack, Posted
+from demo.render import Button, block_lines, button_line, buttons_in
+from demo.terminal import Style
+from fakeslack import FakeSlack, Posted
 
 _REF = re.compile(r"\bM-\d+\b")
 PRIVATE = ("response", "ephemeral")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.fakeslack import FakeSlack
+from fakeslack import FakeSlack
 
 _AT = re.compile(r"(?<![<\w])@([\w.\-]+)")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")

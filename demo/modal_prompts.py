@@ -14,9 +14,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.demo.terminal import Terminal
 from bot.errors import UserError
 from bot.timetext import parse_date, parse_when
+from demo.terminal import Terminal
 
 CANCEL = ":cancel"
 QUIT = (":quit", ":q", ":exit")

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from bot.fakeslack.decoding import JSON_FIELDS, bearer_token, parse_api_body, parse_response_body
-from bot.fakeslack.faults import Fault, fault_reply, take_fault
-from bot.fakeslack.observing import Observing
-from bot.fakeslack.records import (
+from fakeslack.decoding import JSON_FIELDS, bearer_token, parse_api_body, parse_response_body
+from fakeslack.faults import Fault, fault_reply, take_fault
+from fakeslack.observing import Observing
+from fakeslack.records import (
     APP_ID,
     BOT_ID,
     MAX_BODY_BYTES,
@@ -39,9 +39,9 @@ from bot.fakeslack.records import (
     ResponseUrl,
     ViewRecord,
 )
-from bot.fakeslack.replies import Outcome, Reply, SlackError
-from bot.fakeslack.response_urls import ResponseUrls
-from bot.fakeslack.web_api import API_METHODS, WebApi
+from fakeslack.replies import Outcome, Reply, SlackError
+from fakeslack.response_urls import ResponseUrls
+from fakeslack.web_api import API_METHODS, WebApi
 
 __all__ = ["Call", "FakeSlack", "Posted", "ViewRecord"]
 # Defined in this module before it was split up; re-exported so existing imports keep working.

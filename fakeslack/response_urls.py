@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.fakeslack.faults import fault_reply, take_fault
-from bot.fakeslack.records import RESPONSE_URL_MAX_USES, Posted, ResponseUrl
-from bot.fakeslack.replies import Reply
-from bot.fakeslack.state import FakeSlackState, block_list, conversation
+from fakeslack.faults import fault_reply, take_fault
+from fakeslack.records import RESPONSE_URL_MAX_USES, Posted, ResponseUrl
+from fakeslack.replies import Reply
+from fakeslack.state import FakeSlackState, block_list, conversation
 
 
 class ResponseUrls(FakeSlackState):

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Self, TypeVar
 
-from bot.fakeslack.records import Call, Posted, ViewRecord
-from bot.fakeslack.state import FakeSlackState, conversation
+from fakeslack.records import Call, Posted, ViewRecord
+from fakeslack.state import FakeSlackState, conversation
 
 T = TypeVar("T")
 

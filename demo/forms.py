@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.demo.modal_prompts import KEEP, Field, FormFiller, fields_of, plain
-from bot.demo.terminal import Terminal
-from bot.fakeslack import FakeSlack, SentResponse, SlackSender, values_for
+from demo.modal_prompts import KEEP, Field, FormFiller, fields_of, plain
+from demo.terminal import Terminal
+from fakeslack import FakeSlack, SentResponse, SlackSender, values_for
 
 
 @dataclass(frozen=True)

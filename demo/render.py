@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.demo.terminal import Style
+from demo.terminal import Style
 
 UserName = Callable[[str], str]
 

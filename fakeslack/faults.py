@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.fakeslack.replies import Reply
+from fakeslack.replies import Reply
 
 
 @dataclass

@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 
 from bot.app import build_services
 from bot.clock import FakeClock
-from bot.demo.runtime import DEMO_USER, OFFICERS
 from bot.domain.episode import NewEpisode
 from bot.domain.rhi import RhiStatus
 from bot.services.container import Services
+from demo.runtime import DEMO_USER, OFFICERS
 from storage.models import Episode
 
 ASHBY, MORROW, OKAFOR = OFFICERS

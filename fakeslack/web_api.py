@@ -10,15 +10,15 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from bot.fakeslack.records import (
+from fakeslack.records import (
     MAX_MESSAGE_BLOCKS,
     MAX_TEXT_CHARS,
     TEAM_DOMAIN,
     Posted,
     ViewRecord,
 )
-from bot.fakeslack.replies import Outcome, SlackError
-from bot.fakeslack.state import FakeSlackState, block_list, conversation
+from fakeslack.replies import Outcome, SlackError
+from fakeslack.state import FakeSlackState, block_list, conversation
 
 
 class WebApi(FakeSlackState):
