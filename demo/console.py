@@ -16,8 +16,8 @@ from typing import TextIO
 from sqlalchemy.engine import make_url
 
 from bot.domain.rhi import in_quiet_hours
+from bot.domain.timetext import fmt_duration, fmt_local
 from bot.settings import Settings
-from bot.timetext import fmt_duration, fmt_local
 from demo import banner
 from demo.feed import Feed
 from demo.forms import FormSession

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.errors import UserError
-from bot.timetext import parse_date, parse_when
+from bot.domain.errors import UserError
+from bot.domain.timetext import parse_date, parse_when
 from demo.terminal import Terminal
 
 CANCEL = ":cancel"

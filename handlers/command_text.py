@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.errors import UserError
 from bot.domain.refs import parse_ref
-from bot.errors import UserError
-from bot.timetext import ACCEPTED_FORMS, UnreadableTime, parse_when
+from bot.domain.timetext import ACCEPTED_FORMS, UnreadableTime, parse_when
 
 MAX_NOTE = 1000
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")

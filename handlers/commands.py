@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.domain.errors import UserError
 from bot.domain.refs import parse_ref
 from bot.domain.rhi import RhiStatus
-from bot.errors import UserError
+from bot.domain.timetext import fmt_local
 from bot.services.container import Services
-from bot.timetext import fmt_local
 from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
 from handlers.command_text import parse_returned, parse_rhi, split_command

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.context.respond import Respond
 
-from bot.errors import StorageUnavailable, UserError
+from bot.domain.errors import StorageUnavailable, UserError
 from handlers.escape import placeholders
 
 log = logging.getLogger(__name__)

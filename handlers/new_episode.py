@@ -12,9 +12,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.episode import NewEpisode
-from bot.errors import StorageUnavailable, UserError
+from bot.domain.errors import StorageUnavailable, UserError
+from bot.domain.timetext import fmt_local
 from bot.services.container import Services
-from bot.timetext import fmt_local
 from handlers.blocks import private
 from handlers.blocks.common import risk_label
 from handlers.blocks.new_episode_modal import YES, new_episode_view

@@ -11,10 +11,10 @@ from slack_sdk import WebClient
 from slack_sdk.models.blocks import InputBlock, UserSelectElement
 from slack_sdk.models.views import View
 
+from bot.domain.errors import UserError
 from bot.domain.rhi import RhiStatus
-from bot.errors import UserError
+from bot.domain.timetext import fmt_local
 from bot.services.container import Services
-from bot.timetext import fmt_local
 from handlers.blocks import rhi_messages
 from handlers.errors import UNEXPECTED, report
 from handlers.notifier import SlackNotifier

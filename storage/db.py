@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.errors import StorageUnavailable
+from bot.domain.errors import StorageUnavailable
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.episode import NewEpisode
+from bot.domain.errors import UserError
 from bot.domain.people import age_on, initials, name_key
 from bot.domain.refs import parse_ref
 from bot.domain.rhi import ReminderPolicy, in_quiet_hours, owed_reminder, snooze_until
-from bot.errors import UserError
-from bot.timetext import fmt_duration, parse_date, parse_when
+from bot.domain.timetext import fmt_duration, parse_date, parse_when
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain.errors import UserError
 from bot.domain.people import age_on
-from bot.errors import UserError
 
 
 class Risk(StrEnum):

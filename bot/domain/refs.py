@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.errors import UserError
+from bot.domain.errors import UserError
 
 _REF = re.compile(r"^m?[-\s]?0*(\d{1,9})$", re.IGNORECASE)
 

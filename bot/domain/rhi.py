@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.errors import UserError
+from bot.domain.errors import UserError
 
 
 class RhiStatus(StrEnum):

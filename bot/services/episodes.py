@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain import episode as rules
 from bot.domain import rhi as rhi_rules
+from bot.domain.errors import NotFound, UserError
 from bot.domain.people import age_on, initials, name_key
 from bot.domain.refs import format_ref
-from bot.errors import NotFound, UserError
 from bot.services import audit
 from bot.services.outbox import enqueue
 from storage import queries

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain import rhi as rules
+from bot.domain.errors import NotFound, UserError
 from bot.domain.refs import format_ref
-from bot.errors import NotFound, UserError
 from bot.services import audit
 from bot.services.episodes import episode_card
 from bot.services.outbox import enqueue

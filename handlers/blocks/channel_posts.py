@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
-from bot.timetext import fmt_duration, fmt_local
+from bot.domain.timetext import fmt_duration, fmt_local
 from handlers.blocks.common import care_text, context, dt, message, risk_badge, section, who
 from handlers.escape import esc
 

@@ -10,9 +10,9 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 
 from bot.domain.episode import RISK_FACTORS
 from bot.domain.people import age_on
+from bot.domain.timetext import ACCEPTED_FORMS, fmt_duration, fmt_local, fmt_local_short
 from bot.services.episodes import EpisodeDetail
 from bot.services.rhi import RhiChange
-from bot.timetext import ACCEPTED_FORMS, fmt_duration, fmt_local, fmt_local_short
 from handlers.blocks.common import care_text, context, dt, message, risk_badge, section, who
 from handlers.escape import clip, esc
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.timetext import fmt_duration, fmt_local, fmt_local_short
+from bot.domain.timetext import fmt_duration, fmt_local, fmt_local_short
 from handlers.blocks.common import context, dt, message, risk_badge, section, who
 from handlers.escape import esc
 

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.errors import UserError
+from bot.domain.errors import UserError
 
 ACCEPTED_FORMS = (
     "`14:30`, `yesterday 14:30`, `24/11 14:30`, `24/11/2026 14:30` or `2026-11-24 14:30`"
