@@ -1,4 +1,8 @@
-"""The composition root: database, services, Slack client and Bolt app. Nothing at import."""
+"""The composition root: database, services, Slack client and Bolt app. Nothing at import.
+
+The one module that knows every layer: it gives the services their Slack-side renderer and
+notifier (from `handlers`) and registers the listeners on the Bolt app.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +24,14 @@ from bot.clock import Clock, SystemClock
 from bot.domain.rhi import ReminderPolicy
 from bot.services.container import Services
 from bot.services.episodes import EpisodeConfig, EpisodeService
-from bot.services.outbox import OutboxWorker
+from bot.services.outbox import Outbox
 from bot.services.reminders import ReminderPlanner
 from bot.services.rhi import RhiService
 from bot.services.sweep import Sweeper
 from bot.settings import Settings
+from handlers import register
+from handlers.notifier import SlackNotifier
+from handlers.renderer import SlackRenderer
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -58,26 +65,27 @@ def build_services(
     instance_id: str | None = None,
     migrate: bool = True,
 ) -> Services:
-    from handlers.notifier import SlackNotifier
-
     clock = clock or SystemClock()
     db = db or Database.from_url(settings.database_url)
     if migrate:
         upgrade(db.engine)
     instance_id = instance_id or instance_name()
     tz = settings.tz
-    worker = OutboxWorker(
+    outbox = Outbox(
         db=db,
         clock=clock,
-        notifier=SlackNotifier(client, tz),
+        renderer=SlackRenderer(tz),
+        notifier=SlackNotifier(client),
         instance_id=instance_id,
-        control_room_channel=settings.control_room_channel,
         safeguarding_channel=settings.safeguarding_channel,
+        tz=tz,
         claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
+        channel_pace=settings.slack_channel_pace_seconds,
     )
     planner = ReminderPlanner(
         db=db,
         clock=clock,
+        outbox=outbox,
         policy=ReminderPolicy(
             before_hours=settings.rhi_reminder_before_hours,
             escalate_after_hours=settings.rhi_escalate_after_hours,
@@ -86,6 +94,7 @@ def build_services(
         ),
         safeguarding_channel=settings.safeguarding_channel,
         control_room_channel=settings.control_room_channel,
+        tz=tz,
     )
     return Services(
         settings=settings,
@@ -94,6 +103,7 @@ def build_services(
         episodes=EpisodeService(
             db=db,
             clock=clock,
+            outbox=outbox,
             config=EpisodeConfig(
                 control_room_channel=settings.control_room_channel,
                 tz=tz,
@@ -102,11 +112,15 @@ def build_services(
             ),
         ),
         rhi=RhiService(
-            db=db, clock=clock, control_room_channel=settings.control_room_channel, tz=tz
+            db=db,
+            clock=clock,
+            outbox=outbox,
+            control_room_channel=settings.control_room_channel,
+            tz=tz,
         ),
-        worker=worker,
+        outbox=outbox,
         sweeper=Sweeper(
-            db=db, clock=clock, planner=planner, worker=worker, instance_id=instance_id
+            db=db, clock=clock, planner=planner, outbox=outbox, instance_id=instance_id
         ),
     )
 
@@ -114,8 +128,6 @@ def build_services(
 def build_app(
     settings: Settings, services: Services, *, client: WebClient, **app_options: Any
 ) -> App:
-    from handlers import register
-
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,

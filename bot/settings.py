@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # Scheduler and delivery.
     tick_seconds: int = Field(default=60, ge=1, le=3600)
     claim_timeout_seconds: int = Field(default=300, ge=1)
+    # Slack takes about one message a second per channel: the outbox keeps to that pace.
+    slack_channel_pace_seconds: float = Field(default=1.0, ge=0, le=60)
     rhi_reminder_before_hours: int = Field(default=24, ge=1, le=24 * 7)
     rhi_escalate_after_hours: int = Field(default=24, ge=1, le=24 * 14)
     quiet_hours: str = "22:00-07:00"

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bot.domain.states import EpisodeStatus
 from bot.services.container import Services
 from demo.seed import SeedResult
 from demo.terminal import Style
@@ -81,7 +82,7 @@ def return_example(services: Services, *, tz: ZoneInfo, now: datetime) -> str:
     with services.db.transaction() as session:
         episode = session.scalars(
             select(Episode)
-            .where(Episode.status == "missing")
+            .where(Episode.status == EpisodeStatus.MISSING)
             .order_by(Episode.last_seen_at.desc())
             .limit(1)
         ).first()

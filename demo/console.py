@@ -182,8 +182,25 @@ class Console:
     def _send_and_show(self, send: Callable[[], SentResponse]) -> None:
         """Send one request as Slack would, then print what the bot did and fill any form."""
         calls, views = len(self.fake.calls), len(self.fake.views)
-        if self._refused(send()):
+        response = send()
+        if self._refused(response):
             return
+        answer = response.json or {}
+        if "text" in answer or "blocks" in answer:
+            # The bot answered in its acknowledgement, as a private reply only you see.
+            self._show_new()
+            private = Posted(
+                "response",
+                None,
+                DEMO_USER,
+                None,
+                None,
+                answer.get("text"),
+                answer.get("blocks") or [],
+                answer,
+            )
+            self.term.say(self.feed.render(private))
+            calls = None  # nothing more need follow
         self._settle(calls)
         self._show_new()
         self._open_new_views(views)

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from bot.app import build_services
 from bot.clock import FakeClock
 from bot.domain.episode import NewEpisode
-from bot.domain.rhi import RhiStatus
+from bot.domain.states import EpisodeStatus, RhiStatus
 from bot.services.container import Services
 from demo.runtime import DEMO_USER, OFFICERS
 from storage.models import Episode
@@ -146,7 +146,9 @@ def episode_counts(services: Services) -> tuple[int, int]:
     """(episodes in the database, still missing)."""
     with services.db.transaction() as session:
         total = session.scalar(select(func.count()).select_from(Episode)) or 0
-        missing = session.scalar(select(func.count()).where(Episode.status == "missing")) or 0
+        missing = (
+            session.scalar(select(func.count()).where(Episode.status == EpisodeStatus.MISSING)) or 0
+        )
         return total, missing
 
 
@@ -169,6 +171,7 @@ def seed_if_empty(services: Services, client: WebClient) -> SeedResult:
     for at, step in sorted(_steps(now, services.tz), key=lambda step: step[0]):
         clock.set(at)
         step(past)
+    past.outbox.close(wait=True)  # what the history posted has gone out before the prompt
     total, missing = episode_counts(services)
     return SeedResult(total, missing, seeded=True)
 
@@ -217,7 +220,7 @@ def _steps(now: datetime, tz: ZoneInfo) -> list[Step]:
 
 def _log_step(new: NewEpisode, box: dict[str, int]) -> Callable[[Services], None]:
     def run(services: Services) -> None:
-        box["id"] = services.episodes.log(new, actor=new.officer_id).episode_id
+        box["id"] = services.episodes.log(new, actor=new.officer_id).card.episode_id
 
     return run
 

@@ -13,12 +13,7 @@ def register(app: App) -> None:
     app.command("/missing")(commands.missing)
     app.view(CALLBACK_ID)(new_episode.submit)
     app.action("looked_after")(new_episode.care_changed)
-    for action_id in (
-        rhi_messages.DONE,
-        rhi_messages.DECLINED,
-        rhi_messages.SNOOZE,
-        rhi_messages.REASSIGN,
-    ):
+    for action_id in rhi_messages.BUTTON_ACTIONS:
         app.action(action_id)(rhi_buttons.clicked)
     app.view(rhi_buttons.REASSIGN_CALLBACK)(rhi_buttons.submit_reassign)
     app.error(errors.on_error)

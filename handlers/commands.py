@@ -1,8 +1,14 @@
-"""`/missing <subcommand>`: ack first, then the use case, then a private answer."""
+"""`/missing <subcommand>`: parse, call one service method, answer in the acknowledgement.
+
+A quick command does its work before acknowledging and carries its answer in the ack, so a
+command Slack saw acknowledged is a command that was saved (and no response_url round trip).
+Only `new` acknowledges first: the form must open while the trigger id is fresh.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -10,55 +16,65 @@ from slack_sdk import WebClient
 
 from bot.domain.errors import UserError
 from bot.domain.refs import parse_ref
-from bot.domain.rhi import RhiStatus
+from bot.domain.states import RhiStatus
 from bot.domain.timetext import fmt_local
 from bot.services.container import Services
 from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
 from handlers.command_text import parse_returned, parse_rhi, split_command
-from handlers.errors import report
+from handlers.errors import answer_for, log_error, report
 from handlers.escape import esc
 
 log = logging.getLogger(__name__)
+
+Answer = dict[str, Any]
 
 
 def missing(
     ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services
 ) -> None:
-    ack()
-    sub, args = split_command(command.get("text") or "")
+    text = command.get("text")
+    sub, args = split_command(text if isinstance(text, str) else "")
+    user = command.get("user_id")
+    if sub == "new" and isinstance(user, str):
+        ack()
+        _open_form(args, command, client, respond)
+        return
     try:
-        _run(sub, args, command, respond, client, services)
-    except Exception as error:  # answered here, after ack: see handlers.errors.on_error
-        report(error, respond, what=f"/missing {sub}")
+        if not isinstance(user, str) or not user:
+            raise UserError("That request did not say who sent it; nothing was done.")
+        answer = _answer(sub, args, user, services)
+    except Exception as error:
+        log_error(error, what=f"/missing {sub}")
+        answer = private.text_message(answer_for(error))
+    ack(**answer)
 
 
-def _run(
-    sub: str,
-    args: list[str],
-    command: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    services: Services,
+def _open_form(
+    args: list[str], command: dict[str, Any], client: WebClient, respond: Respond
 ) -> None:
-    user = command["user_id"]
-    if sub == "new":
-        # Straight after ack: a trigger id expires in 3 seconds.
-        name = " ".join(args)
+    try:
         client.views_open(
             trigger_id=command["trigger_id"],
-            view=new_episode_view(name=name, officer_id=user, channel_id=command.get("channel_id")),
+            view=new_episode_view(
+                name=" ".join(args),
+                officer_id=command["user_id"],
+                channel_id=command.get("channel_id"),
+            ),
         )
-        return
+    except Exception as error:
+        report(error, respond, what="/missing new")
+
+
+def _answer(sub: str, args: list[str], user: str, services: Services) -> Answer:
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
         intro = "" if sub in ("", "help") else f"I don't know `/missing {esc(sub[:30])}`."
-        respond(**private.help_message(intro), response_type="ephemeral")
-        return
-    respond(**handler(args, user, services), response_type="ephemeral")
+        return private.help_message(intro)
+    return handler(args, user, services)
 
 
-def _returned(args: list[str], user: str, services: Services) -> dict[str, Any]:
+def _returned(args: list[str], user: str, services: Services) -> Answer:
     now, tz = services.clock.now(), services.tz
     request = parse_returned(args, now=now, tz=tz)
     result = services.episodes.record_return(
@@ -69,7 +85,6 @@ def _returned(args: list[str], user: str, services: Services) -> dict[str, Any]:
             f"{result.ref} was already returned at {fmt_local(result.returned_at, tz)}; "
             "nothing was changed."
         )
-    services.worker.deliver(result.delivery_ids)
     assert result.rhi_due_at is not None
     return private.text_message(
         f":white_check_mark: {result.ref} returned at {fmt_local(result.returned_at, tz)}. "
@@ -77,52 +92,53 @@ def _returned(args: list[str], user: str, services: Services) -> dict[str, Any]:
     )
 
 
-def _reopen(args: list[str], user: str, services: Services) -> dict[str, Any]:
+def _reopen(args: list[str], user: str, services: Services) -> Answer:
     if not args:
         raise UserError("Which episode? `/missing reopen M-42 <reason>`.")
     result = services.episodes.reopen(parse_ref(args[0]), actor=user, reason=" ".join(args[1:]))
-    services.worker.deliver(result.delivery_ids)
     return private.text_message(f"{result.ref} is open again: the child is recorded as missing.")
 
 
-def _show(args: list[str], user: str, services: Services) -> dict[str, Any]:
+def _show(args: list[str], user: str, services: Services) -> Answer:
     if len(args) != 1:
         raise UserError("Which episode? `/missing show M-42`.")
     detail = services.episodes.show(parse_ref(args[0]), actor=user)
     return private.episode_detail(detail, now=services.clock.now(), tz=services.tz)
 
 
-def _list(args: list[str], user: str, services: Services) -> dict[str, Any]:
-    cards, total = services.episodes.list_open(actor=user)
-    return private.open_list(cards, total, now=services.clock.now(), tz=services.tz)
+def _list(args: list[str], user: str, services: Services) -> Answer:
+    listing = services.episodes.list_open(actor=user)
+    return private.open_list(listing, now=services.clock.now(), tz=services.tz)
 
 
-def _rhi(args: list[str], user: str, services: Services) -> dict[str, Any]:
+RHI_OUTCOMES = {
+    "done": RhiStatus.COMPLETED,
+    "offered": RhiStatus.OFFERED,
+    "declined": RhiStatus.DECLINED,
+    "notdone": RhiStatus.NOT_DONE,
+}
+
+
+def _rhi(args: list[str], user: str, services: Services) -> Answer:
     now, tz = services.clock.now(), services.tz
     request = parse_rhi(args, now=now, tz=tz)
     if request.action == "list":
-        rows = services.rhi.list_for(user, actor=user)
-        return private.rhi_list(rows, now=now, tz=tz)
+        return private.rhi_list(services.rhi.list_for(user, actor=user), now=now, tz=tz)
     if request.action == "assign":
-        change = services.rhi.assign(request.episode_id, to=request.user_id, actor=user)
+        rhi = services.rhi.assign(request.episode_id, to=request.user_id, actor=user)
         return private.text_message(
-            f"<@{change.assignee_id}> now chases the return home interview for {change.ref}."
+            f"<@{rhi.assignee_id}> now chases the return home interview for {rhi.ref}."
         )
     if request.action == "snooze":
-        change = services.rhi.snooze(request.episode_id, hours=request.hours, actor=user)
-        assert change.snoozed_until is not None
-        capped = " (the most before it falls due)" if change.snoozed_until == change.due_at else ""
+        rhi = services.rhi.snooze(request.episode_id, hours=request.hours, actor=user)
+        assert rhi.snoozed_until is not None
+        capped = " (the most before it falls due)" if rhi.snoozed_until == rhi.due_at else ""
         return private.text_message(
-            f"Reminders for {change.ref} snoozed until {fmt_local(change.snoozed_until, tz)}"
+            f"Reminders for {rhi.ref} snoozed until {fmt_local(rhi.snoozed_until, tz)}"
             f"{capped}. Escalations are never snoozed."
         )
-    status = {
-        "done": RhiStatus.COMPLETED,
-        "offered": RhiStatus.OFFERED,
-        "declined": RhiStatus.DECLINED,
-        "notdone": RhiStatus.NOT_DONE,
-    }[request.action]
-    change = services.rhi.set_status(
+    status = RHI_OUTCOMES[request.action]
+    rhi = services.rhi.set_status(
         request.episode_id,
         status,
         actor=user,
@@ -130,13 +146,10 @@ def _rhi(args: list[str], user: str, services: Services) -> dict[str, Any]:
         organisation=request.organisation,
         reason=request.reason,
     )
-    services.worker.deliver(change.delivery_ids)
-    return private.text_message(
-        f"Return home interview for {change.ref}: {status.label}. Recorded."
-    )
+    return private.text_message(f"Return home interview for {rhi.ref}: {status.label}. Recorded.")
 
 
-SUBCOMMANDS = {
+SUBCOMMANDS: dict[str, Callable[[list[str], str, Services], Answer]] = {
     "returned": _returned,
     "return": _returned,
     "reopen": _reopen,

@@ -1,4 +1,4 @@
-"""Errors: a clear private answer for what a person can act on, a logged traceback for the rest."""
+"""Errors: a clear private answer for what a person can act on, a logged line for the rest."""
 
 from __future__ import annotations
 
@@ -30,12 +30,17 @@ def answer_for(error: Exception) -> str:
     return UNEXPECTED
 
 
-def report(error: Exception, respond: Respond | None, *, what: object = "request") -> None:
-    """Log what needs logging and answer the person privately."""
+def log_error(error: Exception, *, what: object) -> None:
+    """A person's mistake is not logged; an outage is one line; a bug gets its traceback."""
     if isinstance(error, StorageUnavailable):
-        log.error("database unreachable: %s", error)
+        log.error("database unreachable during %s: %s", what, error)
     elif not isinstance(error, UserError):
         log.error("unhandled error for %s", what, exc_info=error)
+
+
+def report(error: Exception, respond: Respond | None, *, what: object = "request") -> None:
+    """Log what needs logging and answer the person privately through the response URL."""
+    log_error(error, what=what)
     if respond is None:
         return
     try:
@@ -47,11 +52,10 @@ def report(error: Exception, respond: Respond | None, *, what: object = "request
 
 
 def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:
-    """Errors raised before a listener acknowledged (listeners report their own after ack).
+    """Errors Bolt caught outside a listener's own handling.
 
-    Listeners catch their errors after `ack()` themselves because slack-bolt 1.30 resets the
-    acknowledgement when a listener raises after acking: Slack would then get a 404 instead
-    of the 200 it was already owed.
+    Only verified requests reach Bolt (see bot.web), so answering the response URL here does
+    not post anywhere an outsider chose.
     """
     has_url = bool(body.get("response_url"))
     report(error, respond if has_url else None, what=body.get("type") or body.get("command"))

@@ -1,4 +1,4 @@
-"""The `/missing new` form's submission: validate in the modal, save, post, confirm privately."""
+"""The `/missing new` form: validate in the modal, save; the outbox posts and confirms."""
 
 from __future__ import annotations
 
@@ -13,10 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain.episode import NewEpisode
 from bot.domain.errors import StorageUnavailable, UserError
-from bot.domain.timetext import fmt_local
 from bot.services.container import Services
-from handlers.blocks import private
-from handlers.blocks.common import risk_label
 from handlers.blocks.new_episode_modal import YES, new_episode_view
 from handlers.errors import STORAGE_DOWN, UNEXPECTED
 
@@ -68,20 +65,16 @@ def read_form(view: dict[str, Any], *, user: str) -> tuple[NewEpisode, dict[str,
     return new, errors
 
 
-def submit(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
-) -> None:
+def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
     try:
-        _submit(ack, body, view, client, services)
+        _submit(ack, body, view, services)
     except Exception:
         log.exception("the new-episode form could not be handled")
         if ack.response is None:  # keep the form open: nothing typed is lost
             ack(response_action="errors", errors={"child_name": UNEXPECTED[:150]})
 
 
-def _submit(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
-) -> None:
+def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
     user = body["user"]["id"]
     new, errors = read_form(view, user=user)
     errors = {**services.episodes.validate(new), **errors}
@@ -90,7 +83,7 @@ def _submit(
         return
     channel_id = _metadata(view).get("channel_id")
     try:
-        logged = services.episodes.log(new, actor=user, channel_id=channel_id)
+        services.episodes.log(new, actor=user, channel_id=channel_id)
     except StorageUnavailable:
         log.error("database unreachable while logging an episode")
         # Keep the form open with everything typed, so nothing is lost by trying again.
@@ -99,32 +92,9 @@ def _submit(
     except UserError as exc:
         ack(response_action="errors", errors={exc.field or "child_name": exc.message})
         return
+    # Saved: the form closes. The channel post and the private confirmation go out from the
+    # outbox, off this thread.
     ack()
-    outcomes = services.worker.deliver([logged.post_delivery_id] if logged.post_delivery_id else [])
-    posted = any(o.status == "sent" for o in outcomes)
-    card = logged.card
-    lines = [
-        f":white_check_mark: Logged *{logged.ref}*: {card['initials']}, age {card['age']}, "
-        f"{risk_label(card['risk'])} risk, last seen {fmt_local(new.last_seen_at, services.tz)}."  # type: ignore[arg-type]
-    ]
-    if card.get("child_episode_number", 1) > 1:
-        lines.append(
-            f"This is episode {card['child_episode_number']} for this child; "
-            f"{card['recent_count']} in the last 30 days."
-        )
-    if posted:
-        lines.append("Posted to the control-room channel; updates go in its thread.")
-    else:
-        lines.append(
-            ":warning: The post to the control-room channel has not gone out yet "
-            "(Slack did not accept it). The episode is saved and the post will be "
-            "retried automatically."
-        )
-    lines.append(f"Record the return with `/missing returned {logged.ref}`.")
-    try:
-        client.chat_postMessage(channel=user, **private.text_message("\n".join(lines)))
-    except Exception:
-        log.exception("could not confirm %s privately to %s", logged.ref, user)
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:

@@ -1,33 +1,17 @@
-"""The one outbound notifier: renders an outbox template and posts it with the Web API."""
+"""The one outbound notifier: posts a rendered outbox message with the Web API."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.error import URLError
-from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.ports import DeliveryError, Sent
-from handlers.blocks import channel_posts, rhi_messages
+from bot.services.ports import DeliveryError, Sent
 
 log = logging.getLogger(__name__)
-
-Renderer = Callable[..., dict[str, Any]]
-
-TEMPLATES: dict[str, Renderer] = {
-    "episode_posted": channel_posts.episode_posted,
-    "episode_returned": channel_posts.episode_returned,
-    "episode_reopened": channel_posts.episode_reopened,
-    "rhi_status_changed": channel_posts.rhi_status_changed,
-    "rhi_reminder": rhi_messages.rhi_reminder,
-    "rhi_escalation": rhi_messages.rhi_escalation,
-    "delivery_failed": rhi_messages.delivery_failed,
-}
 
 # Slack errors that no retry can mend: a person has to act.
 PERMANENT = frozenset(
@@ -52,37 +36,40 @@ PERMANENT = frozenset(
 )
 
 
-class SlackNotifier:
-    def __init__(self, client: WebClient, tz: ZoneInfo) -> None:
-        self.client = client
-        self.tz = tz
+# Outbox keys ride along in each message's metadata, so a sender that timed out can look for
+# its message before sending it again.
+METADATA_EVENT = "missing_bot_outbox"
 
-    def render(self, template: str, data: dict[str, Any], *, now: datetime) -> dict[str, Any]:
-        return TEMPLATES[template](data, now=now, tz=self.tz)
+
+class SlackNotifier:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
 
     def send(
-        self,
-        *,
-        target: str,
-        thread_ts: str | None,
-        template: str,
-        data: dict[str, Any],
-        now: datetime,
+        self, *, target: str, thread_ts: str | None, payload: dict[str, Any], key: str
     ) -> Sent:
-        payload = self.render(template, data, now=now)
         try:
             response = self.client.chat_postMessage(
                 channel=target,
                 thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
                 **payload,
             )
         except SlackApiError as exc:
             raise as_delivery_error(exc) from exc
         except (SlackClientError, URLError, OSError, TimeoutError) as exc:
-            raise DeliveryError(f"connection: {exc}", permanent=False) from exc
+            raise DeliveryError(f"connection: {type(exc).__name__}", permanent=False) from exc
         return Sent(channel=str(response["channel"]), ts=str(response["ts"]))
+
+    def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None:
+        try:
+            self.client.chat_update(channel=channel, ts=ts, **payload)
+        except SlackApiError as exc:
+            raise as_delivery_error(exc) from exc
+        except (SlackClientError, URLError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"connection: {type(exc).__name__}", permanent=False) from exc
 
 
 def as_delivery_error(exc: SlackApiError) -> DeliveryError:

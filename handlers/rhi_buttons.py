@@ -1,4 +1,9 @@
-"""Buttons on RHI reminders: Done, Declined, Snooze, Reassign. The message then shows who acted."""
+"""Buttons on RHI reminders: Done, Declined, Snooze, Reassign.
+
+Each button carries "<rhi_id>:<episode_id>"; the service checks both against the database and
+acts on that interview only. The reminder is then edited (from what the bot posted, not from
+the click payload) to show who did what.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,11 @@ from slack_sdk.models.blocks import InputBlock, UserSelectElement
 from slack_sdk.models.views import View
 
 from bot.domain.errors import UserError
-from bot.domain.rhi import RhiStatus
-from bot.domain.timetext import fmt_local
+from bot.domain.states import RhiStatus
 from bot.services.container import Services
+from bot.services.messages import MessageRef
 from handlers.blocks import rhi_messages
-from handlers.errors import UNEXPECTED, report
-from handlers.notifier import SlackNotifier
-from storage.queries import delivery_by_message
+from handlers.errors import answer_for, log_error, report
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +30,26 @@ MAX_ID = 2**62  # ids are BIGINT: anything larger is not ours
 SNOOZE_HOURS = 4
 
 
-def _ids(value: str) -> tuple[int, int]:
+def parse_ids(value: object) -> tuple[int, int]:
+    """(rhi id, episode id) from a button value or form metadata; UserError if not ours."""
     try:
-        rhi_id, episode_id = (int(part) for part in value.split(":"))
-    except (ValueError, AttributeError):
+        rhi_text, episode_text = str(value).split(":")
+        rhi_id, episode_id = int(rhi_text), int(episode_text)
+    except ValueError:
         rhi_id = episode_id = 0
     if not (0 < rhi_id < MAX_ID and 0 < episode_id < MAX_ID):
         raise UserError("That button is not one of mine; nothing was changed.")
     return rhi_id, episode_id
+
+
+def _clicked_message(body: dict[str, Any]) -> MessageRef | None:
+    container = body.get("container")
+    if not isinstance(container, dict):
+        return None
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
+        return MessageRef(channel, ts)
+    return None
 
 
 def clicked(
@@ -48,7 +63,7 @@ def clicked(
     ack()
     try:
         _act(body, action, client, services)
-    except Exception as error:  # answered here, after ack: see handlers.errors.on_error
+    except Exception as error:  # answered privately, after ack
         report(error, respond, what=f"button {action.get('action_id')}")
 
 
@@ -56,51 +71,25 @@ def _act(
     body: dict[str, Any], action: dict[str, Any], client: WebClient, services: Services
 ) -> None:
     user = body["user"]["id"]
-    rhi_id, episode_id = _ids(action.get("value", ""))
-    services.rhi.check_may_act(rhi_id, user=user)
-    action_id = action["action_id"]
-    tz, now = services.tz, services.clock.now()
+    rhi_id, episode_id = parse_ids(action.get("value"))
+    action_id = action.get("action_id")
+    message = _clicked_message(body)
     if action_id == rhi_messages.REASSIGN:
-        container = body.get("container", {})
+        services.rhi.check_may_act(episode_id, rhi_id=rhi_id, actor=user)
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=reassign_view(
-                rhi_id=rhi_id,
-                episode_id=episode_id,
-                channel=container.get("channel_id"),
-                ts=container.get("message_ts"),
-            ),
+            view=reassign_view(rhi_id=rhi_id, episode_id=episode_id, message=message),
         )
-        return
-    if action_id == rhi_messages.SNOOZE:
-        change = services.rhi.snooze(episode_id, hours=SNOOZE_HOURS, actor=user)
-        assert change.snoozed_until is not None
-        note = f":zzz: Snoozed by <@{user}> until {fmt_local(change.snoozed_until, tz)}."
-        _update_message(client, body, note, still_open=True)
-        return
-    status = RhiStatus.COMPLETED if action_id == rhi_messages.DONE else RhiStatus.DECLINED
-    change = services.rhi.set_status(episode_id, status, actor=user, expected_rhi_id=rhi_id)
-    services.worker.deliver(change.delivery_ids)
-    note = f":white_check_mark: Marked {status.label} by <@{user}> at {fmt_local(now, tz)}."
-    _update_message(client, body, note)
-
-
-def _update_message(
-    client: WebClient, body: dict[str, Any], note: str, *, still_open: bool = False
-) -> None:
-    container = body.get("container", {})
-    message = body.get("message") or {}
-    if container.get("channel_id") and container.get("message_ts"):
-        client.chat_update(
-            channel=container["channel_id"],
-            ts=container["message_ts"],
-            **rhi_messages.rhi_acted(message, note=note, still_open=still_open),
+    elif action_id == rhi_messages.SNOOZE:
+        services.rhi.snooze(
+            episode_id, hours=SNOOZE_HOURS, actor=user, rhi_id=rhi_id, message=message
         )
+    else:
+        status = RhiStatus.COMPLETED if action_id == rhi_messages.DONE else RhiStatus.DECLINED
+        services.rhi.set_status(episode_id, status, actor=user, rhi_id=rhi_id, message=message)
 
 
-def reassign_view(
-    *, rhi_id: int, episode_id: int, channel: str | None, ts: str | None
-) -> dict[str, Any]:
+def reassign_view(*, rhi_id: int, episode_id: int, message: MessageRef | None) -> dict[str, Any]:
     return View(
         type="modal",
         callback_id=REASSIGN_CALLBACK,
@@ -108,7 +97,11 @@ def reassign_view(
         submit="Reassign",
         close="Cancel",
         private_metadata=json.dumps(
-            {"rhi_id": rhi_id, "episode_id": episode_id, "channel": channel, "ts": ts}
+            {
+                "ids": f"{rhi_id}:{episode_id}",
+                "channel": message.channel if message else None,
+                "ts": message.ts if message else None,
+            }
         ),
         blocks=[
             InputBlock(
@@ -121,18 +114,18 @@ def reassign_view(
 
 
 def submit_reassign(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services
 ) -> None:
     try:
-        _submit_reassign(ack, body, view, client, services)
-    except Exception:
-        log.exception("the reassign form could not be handled")
+        _submit_reassign(ack, body, view, services)
+    except Exception as error:
+        log_error(error, what="the reassign form")
         if ack.response is None:
-            ack(response_action="errors", errors={"assignee": UNEXPECTED[:150]})
+            ack(response_action="errors", errors={"assignee": answer_for(error)[:150]})
 
 
 def _submit_reassign(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, services: Services
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services
 ) -> None:
     user = body["user"]["id"]
     meta = json.loads(view.get("private_metadata") or "{}")
@@ -142,27 +135,12 @@ def _submit_reassign(
     if not chosen:
         ack(response_action="errors", errors={"assignee": "Choose a person."})
         return
+    rhi_id, episode_id = parse_ids(meta.get("ids"))
+    channel, ts = meta.get("channel"), meta.get("ts")
+    message = MessageRef(channel, ts) if isinstance(channel, str) and isinstance(ts, str) else None
     try:
-        services.rhi.check_may_act(int(meta["rhi_id"]), user=user)
-        change = services.rhi.assign(int(meta["episode_id"]), to=chosen, actor=user)
+        services.rhi.assign(episode_id, to=chosen, actor=user, rhi_id=rhi_id, message=message)
     except UserError as exc:
         ack(response_action="errors", errors={"assignee": exc.message[:150]})
         return
     ack()
-    if meta.get("channel") and meta.get("ts"):
-        note = f":arrows_counterclockwise: Reassigned to <@{change.assignee_id}> by <@{user}>."
-        original = _original_reminder(services, meta["channel"], meta["ts"])
-        client.chat_update(
-            channel=meta["channel"], ts=meta["ts"], **rhi_messages.rhi_acted(original, note=note)
-        )
-
-
-def _original_reminder(services: Services, channel: str, ts: str) -> dict[str, Any]:
-    """Re-render the reminder from its outbox row: the modal does not carry the message."""
-    with services.db.transaction() as session:
-        delivery = delivery_by_message(session, channel=channel, ts=ts)
-    if delivery is None:
-        return {"text": "Return home interview reminder", "blocks": []}
-    notifier = services.worker.notifier
-    assert isinstance(notifier, SlackNotifier)
-    return notifier.render(delivery.kind, delivery.payload, now=services.clock.now())

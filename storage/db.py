@@ -10,40 +10,82 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import StorageUnavailable
 
+# A statement that runs longer than this on the request path is a fault, not a slow answer:
+# the person is told nothing was saved instead of waiting on a frozen database.
+STATEMENT_TIMEOUT_MS = 10_000
+# How long SQLite waits for another writer; transactions are short, so this is generous.
+SQLITE_BUSY_MS = 5_000
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+
+def make_engine(
+    url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS, **kwargs: Any
+) -> Engine:
+    """An engine that never logs bound parameters: they hold children's names and addresses."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            directory = os.path.dirname(os.path.abspath(database))
-            os.makedirs(directory, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _create_private_file(database)
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            url,
+            connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False},
+            **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN; take control so that a write
-        # transaction starts at BEGIN IMMEDIATE and never upgrades a read lock mid-way.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, connect_args={"connect_timeout": 5}, **kwargs)
+    # Waiting for a free connection is bounded too: a request gets an answer, not a hang.
+    kwargs.setdefault("pool_timeout", 3)
+    connect_args = {
+        "connect_timeout": 3,
+        # A database frozen with the TCP connection open is noticed within seconds.
+        "keepalives": 1,
+        "keepalives_idle": 5,
+        "keepalives_interval": 2,
+        "keepalives_count": 2,
+        "tcp_user_timeout": 5_000,
+        "options": f"-c statement_timeout={statement_timeout_ms} -c lock_timeout=5000",
+    }
+    return create_engine(url, connect_args=connect_args, **kwargs)
+
+
+def _create_private_file(database: str) -> None:
+    """Children's records: the file (and the folder we create for it) is the owner's alone."""
+    path = os.path.abspath(database)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    """pysqlite defers BEGIN; take control. A write transaction starts at BEGIN IMMEDIATE so it
+    never upgrades a read lock mid-way (and fails at once instead of deadlocking); a read-only
+    one starts with a plain BEGIN and takes no write lock at all (WAL readers never block)."""
+    if conn.get_execution_options().get("readonly"):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -52,10 +94,17 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            engine.execution_options(readonly=True), expire_on_commit=False
+        )
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(make_engine(url))
+    def from_url(cls, url: str, **kwargs: Any) -> Database:
+        return cls(make_engine(url, **kwargs))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -64,16 +113,39 @@ class Database:
         A database that cannot be reached becomes StorageUnavailable, so callers can tell the
         person that nothing was saved.
         """
-        try:
-            with self._sessions() as session, session.begin():
+        with _unavailable_as_error(), self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: on SQLite it takes no write lock, so it never waits for a
+        writer (health checks, lists); anything it changes is rolled back."""
+        with _unavailable_as_error(), self._read_sessions() as session:
+            session.begin()
+            try:
                 yield session
-        except (OperationalError, DBAPIError) as exc:
-            if _is_connection_problem(exc):
-                raise StorageUnavailable(str(exc.orig or exc)) from exc
-            raise
+            finally:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _unavailable_as_error() -> Iterator[None]:
+    try:
+        yield
+    except PoolTimeout as exc:
+        raise StorageUnavailable("no database connection free") from exc
+    except (OperationalError, DBAPIError) as exc:
+        if _is_connection_problem(exc):
+            raise StorageUnavailable(_brief(exc)) from exc
+        raise
+
+
+def _brief(exc: DBAPIError) -> str:
+    """The driver's message without the statement or parameters (no personal data in logs)."""
+    return str(exc.orig or exc).splitlines()[0][:200]
 
 
 def _is_connection_problem(exc: DBAPIError) -> bool:
@@ -83,6 +155,15 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
         text = str(exc.orig).lower()
         return any(
             marker in text
-            for marker in ("connect", "unable to open", "server closed", "timeout", "locked")
+            for marker in (
+                "connect",
+                "unable to open",
+                "server closed",
+                "timeout",
+                "locked",
+                "statement timeout",
+                "canceling statement",
+                "terminating connection",
+            )
         )
     return False

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models: children, episodes, return home interviews, audit, deliveries."""
+"""SQLAlchemy 2 models: children, episodes, return home interviews, audit, the outbox."""
 
 from __future__ import annotations
 
@@ -124,18 +124,21 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class Delivery(Base):
-    """The outbox and reminder ledger: one row per message the bot owes Slack.
+class OutboxMessage(Base):
+    """The outbox: one row per message the bot owes Slack, already rendered.
 
-    `key` is unique, so an occurrence (an episode's channel post, a reminder) is claimed once
-    however many copies of the bot try; `status` moves pending -> claimed -> sent, or to
-    failed (permanent Slack error) or cancelled (no longer wanted).
+    `key` is unique, so an occurrence (an episode's channel post, a reminder) is enqueued once
+    however many copies of the bot try; `status` moves pending -> claimed -> sent, or to failed
+    (Slack refused it for good) or cancelled (no longer wanted). `payload` is the message as it
+    will be posted (text and blocks), rendered when it was enqueued, so a deploy that changes a
+    template cannot strand what is already queued.
     """
 
-    __tablename__ = "deliveries"
+    __tablename__ = "outbox"
     __table_args__ = (
-        UniqueConstraint("key", name="uq_deliveries_key"),
-        Index("ix_deliveries_status_not_before", "status", "not_before"),
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        Index("ix_outbox_channel_ts", "channel", "ts"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

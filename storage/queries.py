@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import AuditEvent, Child, Delivery, Episode, ReturnInterview
-
-OPEN_RHI = ("pending", "offered")
+from bot.domain.states import OPEN_RHI_STATUSES, DeliveryStatus, EpisodeStatus, MessageKind
+from storage.models import AuditEvent, Child, Episode, OutboxMessage, ReturnInterview
 
 
 def episode_by_id(session: Session, episode_id: int, *, for_update: bool = False) -> Episode | None:
@@ -45,12 +44,12 @@ def open_episodes(session: Session, *, limit: int) -> tuple[list[Episode], int]:
     """Still-missing episodes, longest missing first, and how many there are in all."""
     rows = session.scalars(
         select(Episode)
-        .where(Episode.status == "missing")
+        .where(Episode.status == EpisodeStatus.MISSING)
         .order_by(Episode.last_seen_at, Episode.id)
         .limit(limit)
         .options(selectinload(Episode.child))
     )
-    total = session.scalar(select(func.count()).where(Episode.status == "missing")) or 0
+    total = session.scalar(select(func.count()).where(Episode.status == EpisodeStatus.MISSING)) or 0
     return list(rows), total
 
 
@@ -69,7 +68,7 @@ def open_rhi(
     session: Session, *, episode_id: int, for_update: bool = False
 ) -> ReturnInterview | None:
     statement = select(ReturnInterview).where(
-        ReturnInterview.episode_id == episode_id, ReturnInterview.status.in_(OPEN_RHI)
+        ReturnInterview.episode_id == episode_id, ReturnInterview.status.in_(OPEN_RHI_STATUSES)
     )
     if for_update:
         statement = statement.with_for_update()
@@ -92,7 +91,7 @@ def rhi_open_for_reminders(session: Session, rhi_id: int) -> bool:
         .join(Episode, Episode.id == ReturnInterview.episode_id)
         .where(ReturnInterview.id == rhi_id)
     ).first()
-    return row is not None and row[0] in OPEN_RHI and row[1] == "returned"
+    return row is not None and row[0] in OPEN_RHI_STATUSES and row[1] == EpisodeStatus.RETURNED
 
 
 def open_rhis(
@@ -101,7 +100,9 @@ def open_rhis(
     statement = (
         select(ReturnInterview)
         .join(Episode, Episode.id == ReturnInterview.episode_id)
-        .where(ReturnInterview.status.in_(OPEN_RHI), Episode.status == "returned")
+        .where(
+            ReturnInterview.status.in_(OPEN_RHI_STATUSES), Episode.status == EpisodeStatus.RETURNED
+        )
         .options(selectinload(ReturnInterview.episode).selectinload(Episode.child))
         .order_by(ReturnInterview.due_at, ReturnInterview.id)
         .limit(limit)
@@ -114,12 +115,27 @@ def open_rhis(
 def unreachable_reminder_targets(session: Session) -> set[tuple[int, str]]:
     """(rhi id, user) pairs whose reminder failed for good: not worth another try."""
     rows = session.execute(
-        select(Delivery.rhi_id, Delivery.target).where(
-            Delivery.status == "failed", Delivery.kind == "rhi_reminder"
+        select(OutboxMessage.rhi_id, OutboxMessage.target).where(
+            OutboxMessage.status == DeliveryStatus.FAILED,
+            OutboxMessage.kind == MessageKind.RHI_REMINDER,
         )
     )
     return {(int(rhi_id), target) for rhi_id, target in rows if rhi_id is not None}
 
 
-def delivery_by_message(session: Session, *, channel: str, ts: str) -> Delivery | None:
-    return session.scalar(select(Delivery).where(Delivery.channel == channel, Delivery.ts == ts))
+def outbox_by_message(session: Session, *, channel: str, ts: str) -> OutboxMessage | None:
+    """The outbox row behind a message Slack shows (indexed on channel and ts)."""
+    return session.scalar(
+        select(OutboxMessage).where(OutboxMessage.channel == channel, OutboxMessage.ts == ts)
+    )
+
+
+def outbox_by_key(session: Session, key: str) -> OutboxMessage | None:
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.key == key))
+
+
+def rhi_by_id(session: Session, rhi_id: int, *, for_update: bool = False) -> ReturnInterview | None:
+    statement = select(ReturnInterview).where(ReturnInterview.id == rhi_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return session.scalar(statement)

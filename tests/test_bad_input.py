@@ -62,7 +62,7 @@ def test_bad_commands_get_specific_answers(bot: Bot, text: str, expected: str) -
     if text.endswith("wrong"):
         bot.clock.set(bot.clock.now().replace(hour=11, minute=0))
     reply = bot.slash(text)
-    assert reply.kind == "response"
+    assert reply.kind == "ack"
     assert expected in reply.text
     assert counts(bot) == before
 

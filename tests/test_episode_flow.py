@@ -92,14 +92,14 @@ def test_returned_twice_changes_nothing(bot: Bot) -> None:
     reply = bot.slash("returned 1")
     assert "already returned at Tue 24/11/2026 11:00" in reply.text
     assert "nothing was changed" in reply.text
-    assert [p.kind for p in bot.fake.posted[before:]] == ["response"]
+    assert bot.fake.posted[before:] == []  # the answer came in the acknowledgement
     assert len(bot.audit("episode.returned")) == 1
 
 
 def test_show_is_private_full_and_audited(bot: Bot) -> None:
     bot.log_episode(child_name="Zoë O'Brien-Łukasz 🌟")
     reply = bot.slash("show M-1")
-    assert reply.kind == "response"  # ephemeral, only the caller sees it
+    assert reply.kind == "ack"  # ephemeral, only the caller sees it
     body = str(reply.blocks)
     assert "Zoë O'Brien-Łukasz 🌟" in body and "Acacia Avenue" in body
     assert "Child sexual exploitation" in body and "CAD-2411-0042" in body
@@ -126,7 +126,7 @@ def test_list_longest_missing_first(bot: Bot) -> None:
 def test_help_and_unknown_subcommands_answer_with_usage(bot: Bot) -> None:
     for text in ("", "help", "frobnicate now", "<!channel>"):
         reply = bot.slash(text)
-        assert reply.kind == "response"
+        assert reply.kind == "ack"
         assert "/missing new" in reply.text + str(reply.blocks)
     assert "I don't know `/missing frobnicate`" in bot.slash("frobnicate").text
     assert "&lt;!channel&gt;" in bot.slash("<!channel>").text

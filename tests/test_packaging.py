@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from storage.migrate import head_revision
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,7 +48,7 @@ def test_installed_package_carries_migrations(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "database at revision 0001" in result.stdout
+    assert f"database at revision {head_revision()}" in result.stdout
     where = subprocess.run(
         [sys.executable, "-c", "import bot; print(bot.__file__)"],
         cwd=tmp_path,

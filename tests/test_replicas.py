@@ -22,23 +22,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.domain import rhi as rules
-from bot.ports import Sent
-from bot.services.outbox import CLAIMED, SENT, OutboxWorker, enqueue
+from bot.domain.states import DeliveryStatus
+from bot.services.messages import DeliveryFailed
+from bot.services.outbox import Outbox
+from bot.services.ports import Sent
 from bot.settings import Settings
 from fakeslack import Call, FakeSlack
+from handlers.renderer import SlackRenderer
 from storage.db import Database
-from storage.models import Delivery, Episode, ReturnInterview, SchedulerPass
+from storage.models import Episode, OutboxMessage, ReturnInterview, SchedulerPass
 from tests.conftest import _reset_postgres
 from tests.support.blockkit import assert_all_valid
 from tests.support.harness import CONTROL, SAFEGUARDING, Bot, start_bot
 
 pytestmark = pytest.mark.slow
+
+LONDON = ZoneInfo("Europe/London")
 
 POST = "chat.postMessage"
 REF = re.compile(r"\bM-\d+\b")
@@ -201,8 +207,8 @@ def _seed(fake: FakeSlack, url: str, now: datetime, hours_ago: list[int]) -> Non
 
 def _all_sent(bot: Bot) -> bool:
     with bot.services.db.transaction() as session:
-        statuses = session.scalars(select(Delivery.status)).all()
-    return bool(statuses) and all(s == SENT for s in statuses)
+        statuses = session.scalars(select(OutboxMessage.status)).all()
+    return bool(statuses) and all(s == DeliveryStatus.SENT for s in statuses)
 
 
 @dataclass(frozen=True)
@@ -264,9 +270,9 @@ def _message_id(call: Call) -> tuple[str, str, bool, str | None]:
     return str(call.response["channel"]), refs[0], text.startswith("Escalation"), thread
 
 
-def _deliveries(db: Database) -> list[Delivery]:
+def _deliveries(db: Database) -> list[OutboxMessage]:
     with db.transaction() as session:
-        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 def _passes(db: Database) -> dict[str, int]:
@@ -289,9 +295,10 @@ def test_three_serve_processes_send_each_reminder_once(
     db = Database.from_url(url)
     try:
         before = _deliveries(db)
-        # 7 control-room posts and 7 "returned" thread replies, all delivered by the harness.
-        assert len(before) == 2 * len(RETURNED_HOURS_AGO)
-        assert {d.status for d in before} == {SENT}
+        # 7 control-room posts, 7 private confirmations and 7 "returned" thread replies, all
+        # delivered by the harness.
+        assert len(before) == 3 * len(RETURNED_HOURS_AGO)
+        assert {d.status for d in before} == {DeliveryStatus.SENT}
         expected = _expected(db, now=datetime.now(UTC), policy=_policy())
         # What the rules give for RETURNED_HOURS_AGO, reasoned out by hand (see the top).
         assert sorted(e.key for e in expected) == sorted(
@@ -348,7 +355,7 @@ def test_three_serve_processes_send_each_reminder_once(
         rows = {d.key: d for d in after if d.key.startswith("rhi:")}
         assert sorted(rows) == sorted(e.key for e in expected)
         assert len(after) == len(before) + len(expected)
-        assert all(d.status == SENT and d.attempts == 1 for d in after)
+        assert all(d.status == DeliveryStatus.SENT and d.attempts == 1 for d in after)
         assert len({d.ts for d in after}) == len(after)
         posted_at = {(c.response["channel"], c.response["ts"]) for c in new_posts()}
         assert {(d.channel, d.ts) for d in rows.values()} == posted_at
@@ -382,8 +389,8 @@ from bot.settings import load_settings
 
 settings = load_settings()
 services = build_services(settings, client=build_client(settings), migrate=False)
-delivery = services.worker.claim(int(sys.argv[1]))
-print("claimed" if delivery is not None else "missed", services.worker.instance_id, flush=True)
+delivery = services.outbox.claim(int(sys.argv[1]))
+print("claimed" if delivery is not None else "missed", services.outbox.instance_id, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # dies here, between the claim and the send
 print("still alive", flush=True)
 """
@@ -408,7 +415,7 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
         finally:
             planner.stop()
         with db.transaction() as session:
-            row = session.get_one(Delivery, delivery_id)
+            row = session.get_one(OutboxMessage, delivery_id)
             assert (row.key, row.status, row.attempts) == ("rhi:1:due_soon", "pending", 0)
         mark = len(fake_slack.calls_to(POST))
         env = _bot_env(fake_slack, url, CLAIM_TIMEOUT_SECONDS=timeout)
@@ -426,8 +433,8 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
         dead = match.group(1)
         assert "still alive" not in output
         with db.transaction() as session:
-            row = session.get_one(Delivery, delivery_id)
-            assert (row.status, row.claimed_by, row.attempts) == (CLAIMED, dead, 1)
+            row = session.get_one(OutboxMessage, delivery_id)
+            assert (row.status, row.claimed_by, row.attempts) == (DeliveryStatus.CLAIMED, dead, 1)
             assert row.claimed_at is not None
             stale_at = row.claimed_at + timedelta(seconds=timeout)
         assert fake_slack.calls_to(POST)[mark:] == []
@@ -440,11 +447,11 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
         assert "0 sent" in output, output
         with db.transaction() as session:
             early = session.scalars(select(SchedulerPass.last_started_at)).one()
-            row = session.get_one(Delivery, delivery_id)
+            row = session.get_one(OutboxMessage, delivery_id)
             assert early is not None
             if early >= stale_at:
                 pytest.fail(f"the early sweep started {early - stale_at} after the timeout")
-            assert (row.status, row.claimed_by, row.attempts) == (CLAIMED, dead, 1)
+            assert (row.status, row.claimed_by, row.attempts) == (DeliveryStatus.CLAIMED, dead, 1)
         assert fake_slack.calls_to(POST)[mark:] == []
 
         # After the timeout the next pass takes the claim over and sends it, once.
@@ -457,10 +464,11 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
         assert call.response is not None and dm.ts == call.response["ts"]
         assert "RHI for M-1 due" in (dm.text or "")
         with db.transaction() as session:
-            row = session.get_one(Delivery, delivery_id)
-            assert (row.status, row.attempts, row.ts) == (SENT, 2, dm.ts)
+            row = session.get_one(OutboxMessage, delivery_id)
+            assert (row.status, row.attempts, row.ts) == (DeliveryStatus.SENT, 2, dm.ts)
             assert row.claimed_by not in (dead, None)
-            assert session.scalar(select(func.count()).select_from(Delivery)) == 3
+            # The post, its confirmation, the return's thread reply, and this reminder.
+            assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
 
         # And once sent, it stays sent: the next pass finds nothing to do.
         code, output = _run(
@@ -504,16 +512,28 @@ def test_racing_enqueues_and_claims_have_one_winner(database_url: str) -> None:
     db = Database.from_url(database_url)
     count = 8
     clock = FakeClock(datetime.now(UTC))
+    workers = [
+        Outbox(
+            db=db,
+            clock=clock,
+            renderer=SlackRenderer(LONDON),
+            notifier=_NoSlack(),  # type: ignore[arg-type]
+            instance_id=f"copy-{i}",
+            safeguarding_channel=SAFEGUARDING,
+            tz=LONDON,
+            claim_timeout=timedelta(minutes=5),
+        )
+        for i in range(count)
+    ]
     try:
 
-        def add(_: int) -> int | None:
+        def add(i: int) -> int | None:
             with db.transaction() as session:
-                return enqueue(
+                return workers[i].enqueue(
                     session,
                     key="race:1",
-                    template="delivery_failed",
+                    message=DeliveryFailed(what="race", target=SAFEGUARDING, reason="x", ref=None),
                     target=SAFEGUARDING,
-                    data={"what": "race"},
                     now=clock.now(),
                 )
 
@@ -521,20 +541,7 @@ def test_racing_enqueues_and_claims_have_one_winner(database_url: str) -> None:
         assert len(ids) == 1
         (delivery_id,) = ids
         with db.transaction() as session:
-            assert session.scalar(select(func.count()).select_from(Delivery)) == 1
-
-        workers = [
-            OutboxWorker(
-                db=db,
-                clock=clock,
-                notifier=_NoSlack(),
-                instance_id=f"copy-{i}",
-                control_room_channel=CONTROL,
-                safeguarding_channel=SAFEGUARDING,
-                claim_timeout=timedelta(minutes=5),
-            )
-            for i in range(count)
-        ]
+            assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
         def claim(i: int) -> str | None:
             return workers[i].instance_id if workers[i].claim(delivery_id) else None
@@ -548,7 +555,11 @@ def test_racing_enqueues_and_claims_have_one_winner(database_url: str) -> None:
         takers = [w for w in _race(count, claim) if w]
         assert len(takers) == 1
         with db.transaction() as session:
-            row = session.get_one(Delivery, delivery_id)
-            assert (row.status, row.claimed_by, row.attempts) == (CLAIMED, takers[0], 2)
+            row = session.get_one(OutboxMessage, delivery_id)
+            assert (row.status, row.claimed_by, row.attempts) == (
+                DeliveryStatus.CLAIMED,
+                takers[0],
+                2,
+            )
     finally:
         db.dispose()

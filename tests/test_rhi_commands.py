@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from fakeslack import Posted
-from storage.models import Delivery, ReturnInterview
+from storage.models import OutboxMessage, ReturnInterview
 from tests.support.harness import LOGGER, SAFEGUARDING, Bot
 from tests.test_rhi_reminders import at, log_and_return, reminders
 
@@ -120,7 +120,7 @@ def test_done_button_updates_the_message_and_a_second_click_changes_nothing(bot:
         user_id=LOGGER,
     )
     answer = bot.fake.wait_for_posted(kind="response", since=mark)[0]
-    assert "already closed (completed)" in answer.text
+    assert "no longer open (completed)" in answer.text
     assert len(bot.audit("rhi.completed")) == 1
 
 
@@ -193,7 +193,9 @@ def test_rate_limited_reminder_waits_for_retry_after(bot: Bot) -> None:
     at(bot, 48)
     assert reminders(bot) == []
     with bot.services.db.transaction() as session:
-        row = session.scalars(select(Delivery).where(Delivery.key == "rhi:1:due_soon")).one()
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key == "rhi:1:due_soon")
+        ).one()
         assert row.status == "pending" and row.error == "ratelimited"
     at(bot, 48.01)  # 36 s later: past Retry-After and the first backoff
     assert reminders(bot) == ["RHI for M-1 due tomorrow 12:00"]
@@ -215,7 +217,7 @@ def test_server_errors_are_retried_on_later_passes(bot: Bot) -> None:
 
 def test_connection_errors_are_retried_on_later_passes(bot: Bot) -> None:
     log_and_return(bot)
-    client = bot.services.worker.notifier.client  # type: ignore[attr-defined]
+    client = bot.services.outbox.notifier.client  # type: ignore[attr-defined]
     real_url = client.base_url
     client.base_url = "http://127.0.0.1:9/api/"  # nothing listens there: connection refused
     try:
@@ -224,7 +226,9 @@ def test_connection_errors_are_retried_on_later_passes(bot: Bot) -> None:
         client.base_url = real_url
     assert reminders(bot) == []
     with bot.services.db.transaction() as session:
-        row = session.scalars(select(Delivery).where(Delivery.key == "rhi:1:due_soon")).one()
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.key == "rhi:1:due_soon")
+        ).one()
         assert row.status == "pending" and row.error.startswith("connection")
     at(bot, 48.01)
     assert reminders(bot) == ["RHI for M-1 due tomorrow 12:00"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from fakeslack import Posted
-from storage.models import Delivery
+from storage.models import OutboxMessage
 from tests.support.harness import CONTROL, LOGGER, SAFEGUARDING, Bot
 
 RETURN = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -78,7 +78,7 @@ def test_life_of_an_rhi_each_message_once_in_order(bot: Bot) -> None:
     with bot.services.db.transaction() as session:
         keys = sorted(
             d.key
-            for d in session.scalars(select(Delivery).where(Delivery.key.like("rhi:%")))
+            for d in session.scalars(select(OutboxMessage).where(OutboxMessage.key.like("rhi:%")))
             if ":status:" not in d.key
         )
         assert keys == [
@@ -89,7 +89,7 @@ def test_life_of_an_rhi_each_message_once_in_order(bot: Bot) -> None:
             "rhi:1:overdue_1",
             "rhi:1:overdue_2",
         ]
-        assert all(d.status == "sent" and d.ts for d in session.scalars(select(Delivery)))
+        assert all(d.status == "sent" and d.ts for d in session.scalars(select(OutboxMessage)))
 
 
 def test_after_three_days_down_one_current_reminder_not_a_backlog(bot: Bot) -> None:

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
 from bot.domain.people import age_on
-
-
-class Risk(StrEnum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    NO_APPARENT_RISK = "no_apparent_risk"
-
-    @property
-    def label(self) -> str:
-        return {"high": "High", "medium": "Medium", "low": "Low"}.get(
-            self.value, "No apparent risk"
-        )
-
-
-RISK_ORDER = {Risk.HIGH: 0, Risk.MEDIUM: 1, Risk.LOW: 2, Risk.NO_APPARENT_RISK: 3}
+from bot.domain.states import EpisodeStatus, Risk
 
 RISK_FACTORS = {
     "cse": "Child sexual exploitation",
@@ -35,21 +19,15 @@ RISK_FACTORS = {
     "other": "Other",
 }
 
-
-class Status(StrEnum):
-    MISSING = "missing"
-    RETURNED = "returned"
-
-
 # (previous, current): the only status changes there are. A return recorded in error is
 # undone by reopening, which puts the episode back to missing.
-TRANSITIONS: set[tuple[Status, Status]] = {
-    (Status.MISSING, Status.RETURNED),
-    (Status.RETURNED, Status.MISSING),
+TRANSITIONS: set[tuple[EpisodeStatus, EpisodeStatus]] = {
+    (EpisodeStatus.MISSING, EpisodeStatus.RETURNED),
+    (EpisodeStatus.RETURNED, EpisodeStatus.MISSING),
 }
 
 
-def check_transition(previous: Status, current: Status) -> None:
+def check_transition(previous: EpisodeStatus, current: EpisodeStatus) -> None:
     if (previous, current) not in TRANSITIONS:
         raise UserError(f"An episode that is {previous.value} cannot become {current.value}.")
 

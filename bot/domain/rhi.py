@@ -9,26 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
-
-
-class RhiStatus(StrEnum):
-    PENDING = "pending"
-    OFFERED = "offered"
-    DECLINED = "declined"
-    COMPLETED = "completed"
-    NOT_DONE = "not_done"
-    CANCELLED = "cancelled"  # the episode was reopened: the return was recorded in error
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ")
-
-
-OPEN_STATUSES = frozenset({RhiStatus.PENDING, RhiStatus.OFFERED})
+from bot.domain.states import OPEN_RHI_STATUSES, RhiStatus
 
 # (previous, current): every allowed change. Closed interviews stay closed.
 TRANSITIONS: set[tuple[RhiStatus, RhiStatus]] = {
@@ -47,7 +31,7 @@ TRANSITIONS: set[tuple[RhiStatus, RhiStatus]] = {
 def check_transition(previous: RhiStatus, current: RhiStatus) -> None:
     if (previous, current) in TRANSITIONS:
         return
-    if previous not in OPEN_STATUSES:
+    if previous not in OPEN_RHI_STATUSES:
         raise UserError(f"This return home interview is already closed ({previous.label}).")
     raise UserError(
         f"A return home interview that is {previous.label} cannot become {current.label}."

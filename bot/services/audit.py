@@ -1,4 +1,5 @@
-"""The audit trail: every change and every view of a child's details writes a row."""
+"""The audit trail: every change and every view of a child's details writes a row, in the same
+transaction as what it records."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.domain.states import AuditAction
 from storage.models import AuditEvent
 
 
@@ -15,7 +17,7 @@ def record(
     *,
     at: datetime,
     actor: str,
-    action: str,
+    action: AuditAction,
     episode_id: int | None = None,
     child_id: int | None = None,
     **detail: Any,
@@ -24,7 +26,7 @@ def record(
         AuditEvent(
             at=at,
             actor=actor,
-            action=action,
+            action=action.value,
             episode_id=episode_id,
             child_id=child_id,
             detail=detail,

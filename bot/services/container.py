@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.services.episodes import EpisodeService
-from bot.services.outbox import OutboxWorker
+from bot.services.outbox import Outbox
 from bot.services.rhi import RhiService
 from bot.services.sweep import Sweeper
 from bot.settings import Settings
@@ -21,9 +21,14 @@ class Services:
     db: Database
     episodes: EpisodeService
     rhi: RhiService
-    worker: OutboxWorker
+    outbox: Outbox
     sweeper: Sweeper
 
     @property
     def tz(self) -> ZoneInfo:
         return self.settings.tz
+
+    def close(self) -> None:
+        """Let queued deliveries finish, then release the database."""
+        self.outbox.close(wait=True)
+        self.db.dispose()

@@ -1,10 +1,10 @@
-"""Episode use cases: log, return, reopen, show, list. One transaction each."""
+"""Episode use cases: log, return, reopen, show, list. One transaction each; what they enqueue
+for Slack is handed to the outbox after commit."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
@@ -14,13 +14,30 @@ from bot.clock import Clock
 from bot.domain import episode as rules
 from bot.domain import rhi as rhi_rules
 from bot.domain.errors import NotFound, UserError
-from bot.domain.people import age_on, initials, name_key
+from bot.domain.people import name_key
 from bot.domain.refs import format_ref
+from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus
 from bot.services import audit
-from bot.services.outbox import enqueue
+from bot.services.cards import episode_card, rhi_view
+from bot.services.messages import (
+    EpisodeConfirmed,
+    EpisodePosted,
+    EpisodeReopened,
+    EpisodeReturned,
+    Outbound,
+)
+from bot.services.outbox import Outbox, post_key
+from bot.services.results import (
+    EpisodeDetail,
+    HistoryEntry,
+    Logged,
+    OpenEpisodes,
+    Reopened,
+    Returned,
+)
 from storage import queries
 from storage.db import Database
-from storage.models import AuditEvent, Child, Episode, ReturnInterview
+from storage.models import Child, Episode, ReturnInterview
 
 
 @dataclass(frozen=True)
@@ -31,70 +48,19 @@ class EpisodeConfig:
     repeat_window_days: int = 30
 
 
-@dataclass(frozen=True)
-class Logged:
-    episode_id: int
-    ref: str
-    card: dict[str, Any]
-    post_delivery_id: int | None
-
-
-@dataclass(frozen=True)
-class Returned:
-    ref: str
-    returned_at: datetime
-    rhi_due_at: datetime | None
-    already: bool
-    delivery_ids: list[int]
-
-
-@dataclass(frozen=True)
-class Reopened:
-    ref: str
-    delivery_ids: list[int]
-
-
-@dataclass(frozen=True)
-class EpisodeDetail:
-    episode: Episode
-    child: Child
-    rhi: ReturnInterview | None
-    history: list[AuditEvent]
-    card: dict[str, Any]
-
-
-def episode_card(
-    episode: Episode, child: Child, *, tz: ZoneInfo, counts: tuple[int, int] | None = None
-) -> dict[str, Any]:
-    """What a channel may see: reference, initials, age, risk, care status. Never the name.
-
-    The age is on the local day the child was last seen.
-    """
-    card: dict[str, Any] = {
-        "ref": format_ref(episode.id),
-        "initials": initials(child.full_name),
-        "age": age_on(child.date_of_birth, episode.last_seen_at.astimezone(tz).date()),
-        "risk": episode.risk_level,
-        "looked_after": episode.looked_after,
-        "placing_authority": episode.placing_authority,
-        "last_seen_at": episode.last_seen_at.isoformat(),
-    }
-    if counts is not None:
-        card["child_episode_number"], card["recent_count"] = counts
-    return card
-
-
 class EpisodeService:
-    def __init__(self, *, db: Database, clock: Clock, config: EpisodeConfig) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, outbox: Outbox, config: EpisodeConfig
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.outbox = outbox
         self.config = config
 
     # -- log -----------------------------------------------------------------------------
 
     def validate(self, new: rules.NewEpisode) -> dict[str, str]:
-        now = self.clock.now()
-        return new.validate(now=now, tz=self.config.tz)
+        return new.validate(now=self.clock.now(), tz=self.config.tz)
 
     def log(self, new: rules.NewEpisode, *, actor: str, channel_id: str | None = None) -> Logged:
         now = self.clock.now()
@@ -107,7 +73,7 @@ class EpisodeService:
             child = self._child_for(session, new, now, actor=actor)
             episode = Episode(
                 child=child,
-                status=rules.Status.MISSING.value,
+                status=EpisodeStatus.MISSING,
                 last_seen_at=new.last_seen_at,
                 last_seen_place=new.last_seen_place.strip(),
                 risk_level=new.risk_level or "",
@@ -130,23 +96,33 @@ class EpisodeService:
                 session,
                 at=now,
                 actor=actor,
-                action="episode.logged",
+                action=AuditAction.EPISODE_LOGGED,
                 episode_id=episode.id,
                 child_id=child.id,
                 risk=episode.risk_level,
                 officer=episode.officer_id,
                 channel=channel_id,
             )
-            post_id = enqueue(
-                session,
-                key=f"episode:{episode.id}:post",
-                template="episode_posted",
-                target=self.config.control_room_channel,
-                data=card,
-                now=now,
-                episode_id=episode.id,
-            )
-            return Logged(episode.id, card["ref"], card, post_id)
+            ids = [
+                self.outbox.enqueue(
+                    session,
+                    key=post_key(episode.id),
+                    message=EpisodePosted(card),
+                    target=self.config.control_room_channel,
+                    now=now,
+                    episode_id=episode.id,
+                ),
+                self.outbox.enqueue(
+                    session,
+                    key=f"episode:{episode.id}:confirmed",
+                    message=EpisodeConfirmed(card),
+                    target=actor,
+                    now=now,
+                    episode_id=episode.id,
+                ),
+            ]
+        self.outbox.deliver_soon(i for i in ids if i is not None)
+        return Logged(card)
 
     def _child_for(
         self, session: Session, new: rules.NewEpisode, now: datetime, *, actor: str
@@ -167,7 +143,11 @@ class EpisodeService:
                 session.add(child)
                 session.flush()
                 audit.record(
-                    session, at=now, actor=actor, action="child.created", child_id=child.id
+                    session,
+                    at=now,
+                    actor=actor,
+                    action=AuditAction.CHILD_CREATED,
+                    child_id=child.id,
                 )
         except IntegrityError:
             child = queries.child_by_identity(
@@ -186,13 +166,13 @@ class EpisodeService:
         with self.db.transaction() as session:
             episode = self._get(session, episode_id, for_update=True)
             ref = format_ref(episode.id)
-            if episode.status == rules.Status.RETURNED.value:
+            if episode.status == EpisodeStatus.RETURNED:
                 assert episode.returned_at is not None
                 rhi = queries.latest_rhi(session, episode_id=episode.id)
-                return Returned(ref, episode.returned_at, rhi.due_at if rhi else None, True, [])
+                return Returned(ref, episode.returned_at, rhi.due_at if rhi else None, True)
             rules.check_return_time(returned_at=when, last_seen_at=episode.last_seen_at, now=now)
-            rules.check_transition(rules.Status(episode.status), rules.Status.RETURNED)
-            episode.status = rules.Status.RETURNED.value
+            rules.check_transition(EpisodeStatus(episode.status), EpisodeStatus.RETURNED)
+            episode.status = EpisodeStatus.RETURNED
             episode.returned_at = when
             episode.returned_by = actor
             episode.return_note = note.strip() or None
@@ -201,7 +181,7 @@ class EpisodeService:
                 episode=episode,
                 returned_at=when,
                 due_at=due,
-                status=rhi_rules.RhiStatus.PENDING.value,
+                status=RhiStatus.PENDING,
                 assignee_id=episode.officer_id,
                 created_at=now,
                 updated_at=now,
@@ -213,24 +193,22 @@ class EpisodeService:
                 session,
                 at=now,
                 actor=actor,
-                action="episode.returned",
+                action=AuditAction.EPISODE_RETURNED,
                 episode_id=episode.id,
                 child_id=episode.child_id,
                 returned_at=when.isoformat(),
-                note=episode.return_note,
                 rhi_due_at=due.isoformat(),
             )
+            card = episode_card(episode, episode.child, tz=self.config.tz)
             delivery = self._thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:returned:{rhi.id}",
-                template="episode_returned",
+                message=EpisodeReturned(card, when, due, actor),
                 now=now,
-                returned_at=when.isoformat(),
-                rhi_due_at=due.isoformat(),
-                actor=actor,
             )
-            return Returned(ref, when, due, False, delivery)
+        self.outbox.deliver_soon(delivery)
+        return Returned(ref, when, due, False)
 
     def reopen(self, episode_id: int, *, actor: str, reason: str) -> Reopened:
         """Undo a return recorded in error: the child is missing again, the RHI is cancelled."""
@@ -239,32 +217,33 @@ class EpisodeService:
             raise UserError("Say why the episode is reopened: `/missing reopen M-42 <reason>`.")
         with self.db.transaction() as session:
             episode = self._get(session, episode_id, for_update=True)
-            rules.check_transition(rules.Status(episode.status), rules.Status.MISSING)
+            rules.check_transition(EpisodeStatus(episode.status), EpisodeStatus.MISSING)
             rhi = queries.open_rhi(session, episode_id=episode.id, for_update=True)
             if rhi is not None:
-                rhi.status = rhi_rules.RhiStatus.CANCELLED.value
+                rhi.status = RhiStatus.CANCELLED
                 rhi.status_reason = "episode reopened"
                 rhi.updated_at, rhi.updated_by = now, actor
-            episode.status = rules.Status.MISSING.value
+            episode.status = EpisodeStatus.MISSING
             episode.returned_at = episode.returned_by = episode.return_note = None
             audit.record(
                 session,
                 at=now,
                 actor=actor,
-                action="episode.reopened",
+                action=AuditAction.EPISODE_REOPENED,
                 episode_id=episode.id,
                 child_id=episode.child_id,
                 reason=reason.strip(),
             )
+            card = episode_card(episode, episode.child, tz=self.config.tz)
             delivery = self._thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:reopened:{now.isoformat()}",
-                template="episode_reopened",
+                message=EpisodeReopened(card, actor),
                 now=now,
-                actor=actor,
             )
-            return Reopened(format_ref(episode.id), delivery)
+        self.outbox.deliver_soon(delivery)
+        return Reopened(format_ref(episode_id))
 
     # -- read ----------------------------------------------------------------------------
 
@@ -277,26 +256,39 @@ class EpisodeService:
                 session,
                 at=now,
                 actor=actor,
-                action="episode.viewed",
+                action=AuditAction.EPISODE_VIEWED,
                 episode_id=episode.id,
                 child_id=episode.child_id,
             )
             window = now - timedelta(days=self.config.repeat_window_days)
             counts = queries.child_episode_counts(session, child_id=episode.child_id, since=window)
+            rhi = queries.latest_rhi(session, episode_id=episode.id)
+            child = episode.child
             return EpisodeDetail(
-                episode=episode,
-                child=episode.child,
-                rhi=queries.latest_rhi(session, episode_id=episode.id),
-                history=history,
-                card=episode_card(episode, episode.child, tz=self.config.tz, counts=counts),
+                card=episode_card(episode, child, tz=self.config.tz, counts=counts),
+                full_name=child.full_name,
+                date_of_birth=child.date_of_birth,
+                last_seen_place=episode.last_seen_place,
+                risk_factors=tuple(episode.risk_factors or ()),
+                description=episode.description,
+                reported_by=episode.reported_by,
+                incident_ref=episode.incident_ref,
+                officer_id=episode.officer_id,
+                returned_at=episode.returned_at,
+                return_note=episode.return_note,
+                rhi=rhi_view(rhi) if rhi is not None else None,
+                history=tuple(HistoryEntry(e.at, e.actor, e.action) for e in history),
             )
 
-    def list_open(self, *, actor: str, limit: int = 40) -> tuple[list[dict[str, Any]], int]:
+    def list_open(self, *, actor: str, limit: int = 40) -> OpenEpisodes:
         now = self.clock.now()
         with self.db.transaction() as session:
             episodes, total = queries.open_episodes(session, limit=limit)
-            audit.record(session, at=now, actor=actor, action="episodes.listed", count=total)
-            return [episode_card(e, e.child, tz=self.config.tz) for e in episodes], total
+            audit.record(
+                session, at=now, actor=actor, action=AuditAction.EPISODES_LISTED, count=total
+            )
+            cards = tuple(episode_card(e, e.child, tz=self.config.tz) for e in episodes)
+        return OpenEpisodes(cards, total)
 
     def _thread_update(
         self,
@@ -304,17 +296,15 @@ class EpisodeService:
         episode: Episode,
         *,
         key: str,
-        template: str,
+        message: Outbound,
         now: datetime,
-        **extra: Any,
     ) -> list[int]:
         """Queue a reply in the episode's control-room thread; the ids to deliver now."""
-        delivery = enqueue(
+        delivery = self.outbox.enqueue(
             session,
             key=key,
-            template=template,
+            message=message,
             target=self.config.control_room_channel,
-            data={**episode_card(episode, episode.child, tz=self.config.tz), **extra},
             now=now,
             episode_id=episode.id,
             in_thread=True,

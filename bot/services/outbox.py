@@ -1,5 +1,10 @@
 """The outbox: messages owed to Slack, claimed once across every copy of the bot, then sent.
 
+A use case enqueues its messages in its own transaction (rendered there and then), and after
+commit hands their ids to `deliver_soon`, which sends them on the outbox's own thread: Slack's
+slowness, 429 waits and retries never hold a Slack request's listener thread. What is not sent
+then (Slack down, a copy killed) is sent by a later scheduler pass.
+
 Delivery is at-least-once. A copy that claims a message and dies before marking it sent leaves a
 claim that another pass takes over after `claim_timeout` (default 5 minutes): in that one case
 the message may go out twice. Otherwise every message goes out exactly once.
@@ -8,135 +13,201 @@ the message may go out twice. Otherwise every message goes out exactly once.
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.ports import DeliveryError, Notifier
+from bot.domain.refs import format_ref
+from bot.domain.states import REMINDER_KINDS, DeliveryStatus, MessageKind
+from bot.domain.timetext import fmt_local
+from bot.services.messages import DeliveryFailed, MessageRef, Outbound, ReminderActed
+from bot.services.ports import DeliveryError, Notifier, Renderer
+from storage import queries
 from storage.db import Database
-from storage.models import Delivery, Episode
-from storage.queries import rhi_open_for_reminders
+from storage.models import Episode, OutboxMessage
 
 log = logging.getLogger(__name__)
 
-PENDING, CLAIMED, SENT, FAILED, CANCELLED = "pending", "claimed", "sent", "failed", "cancelled"
 # A thread reply waits this long for its parent post before looking again.
 _PARENT_WAIT = timedelta(seconds=30)
 _MAX_BACKOFF = timedelta(minutes=15)
-# Messages that chase an open RHI: dropped once it is closed or its episode reopened.
-REMINDER_KINDS = frozenset({"rhi_reminder", "rhi_escalation"})
-
-
-def enqueue(
-    session: Session,
-    *,
-    key: str,
-    template: str,
-    target: str,
-    data: dict[str, Any],
-    now: datetime,
-    episode_id: int | None = None,
-    rhi_id: int | None = None,
-    in_thread: bool = False,
-) -> int | None:
-    """Add a message to the outbox; returns its id, or None if that key already exists."""
-    values = {
-        "key": key,
-        "kind": template,
-        "target": target,
-        "episode_id": episode_id,
-        "rhi_id": rhi_id,
-        "in_thread": in_thread,
-        "payload": data,
-        "status": PENDING,
-        "attempts": 0,
-        "not_before": now,
-        "created_at": now,
-    }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Delivery).values(**values).on_conflict_do_nothing(index_elements=["key"])
-    ).returning(Delivery.id)
-    # Check the returned row, not rowcount: PostgreSQL reports -1 for this statement.
-    return session.execute(statement).scalar_one_or_none()
+# A message that goes out this long after it was queued says so.
+_LATE_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
 class Outcome:
     delivery_id: int
-    status: str
+    status: DeliveryStatus
     ts: str | None = None
     error: str | None = None
 
 
-class OutboxWorker:
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed outbox row, detached from its session."""
+
+    id: int
+    key: str
+    kind: MessageKind
+    target: str
+    episode_id: int | None
+    rhi_id: int | None
+    in_thread: bool
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+class Outbox:
     def __init__(
         self,
         *,
         db: Database,
         clock: Clock,
+        renderer: Renderer,
         notifier: Notifier,
         instance_id: str,
-        control_room_channel: str,
         safeguarding_channel: str,
+        tz: ZoneInfo,
         claim_timeout: timedelta = timedelta(minutes=5),
+        channel_pace: float = 1.0,
     ) -> None:
         self.db = db
         self.clock = clock
+        self.renderer = renderer
         self.notifier = notifier
         self.instance_id = instance_id
-        self.control_room_channel = control_room_channel
         self.safeguarding_channel = safeguarding_channel
+        self.tz = tz
         self.claim_timeout = claim_timeout
+        # Slack takes about one message a second per channel; pacing here avoids 429s.
+        self.channel_pace = channel_pace
+        self._last_post: dict[str, float] = {}
+        self._pace_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
 
-    # -- finding and claiming ------------------------------------------------------------
+    # -- enqueueing (inside the caller's transaction) -----------------------------------
+
+    def enqueue(
+        self,
+        session: Session,
+        *,
+        key: str,
+        message: Outbound,
+        target: str,
+        now: datetime,
+        episode_id: int | None = None,
+        rhi_id: int | None = None,
+        in_thread: bool = False,
+    ) -> int | None:
+        """Add a message, rendered now; its id, or None if that key was already enqueued."""
+        values = {
+            "key": key,
+            "kind": message.kind.value,
+            "target": target,
+            "episode_id": episode_id,
+            "rhi_id": rhi_id,
+            "in_thread": in_thread,
+            "payload": self.renderer.render(message, now=now),
+            "status": DeliveryStatus.PENDING.value,
+            "attempts": 0,
+            "not_before": now,
+            "created_at": now,
+        }
+        insert = (
+            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        )
+        statement = (
+            insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        ).returning(OutboxMessage.id)
+        # Check the returned row, not rowcount: PostgreSQL reports -1 for this statement.
+        return session.execute(statement).scalar_one_or_none()
+
+    # -- reading ------------------------------------------------------------------------
+
+    def message_at(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message the bot posted at (channel, ts), as it was posted."""
+        with self.db.read() as session:
+            row = queries.outbox_by_message(session, channel=channel, ts=ts)
+            return dict(row.payload) if row is not None else None
+
+    # -- finding and claiming -----------------------------------------------------------
 
     def _claimable(self, now: datetime) -> Any:
         stale = now - self.claim_timeout
         return or_(
-            and_(Delivery.status == PENDING, Delivery.not_before <= now),
-            and_(Delivery.status == CLAIMED, Delivery.claimed_at < stale),
+            and_(OutboxMessage.status == DeliveryStatus.PENDING, OutboxMessage.not_before <= now),
+            and_(OutboxMessage.status == DeliveryStatus.CLAIMED, OutboxMessage.claimed_at < stale),
         )
 
     def due_ids(self, limit: int = 200) -> list[int]:
         now = self.clock.now()
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             rows = session.execute(
-                select(Delivery.id).where(self._claimable(now)).order_by(Delivery.id).limit(limit)
+                select(OutboxMessage.id)
+                .where(self._claimable(now))
+                .order_by(OutboxMessage.id)
+                .limit(limit)
             )
             return list(rows.scalars())
 
-    def claim(self, delivery_id: int) -> Delivery | None:
+    def claim(self, delivery_id: int) -> Claimed | None:
         """Take one message for this copy; None if another copy has it or it is not due."""
         now = self.clock.now()
         with self.db.transaction() as session:
-            claimed = session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id, self._claimable(now))
+            row = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == delivery_id, self._claimable(now))
                 .values(
-                    status=CLAIMED,
+                    status=DeliveryStatus.CLAIMED,
                     claimed_at=now,
                     claimed_by=self.instance_id,
-                    attempts=Delivery.attempts + 1,
+                    attempts=OutboxMessage.attempts + 1,
                 )
-                .returning(Delivery.id)
-            ).scalar_one_or_none()
-            if claimed is None:
+                .returning(
+                    OutboxMessage.id,
+                    OutboxMessage.key,
+                    OutboxMessage.kind,
+                    OutboxMessage.target,
+                    OutboxMessage.episode_id,
+                    OutboxMessage.rhi_id,
+                    OutboxMessage.in_thread,
+                    OutboxMessage.payload,
+                    OutboxMessage.attempts,
+                    OutboxMessage.created_at,
+                )
+            ).first()
+            if row is None:
                 return None
-            delivery = session.get(Delivery, delivery_id)
-            assert delivery is not None
-            session.expunge(delivery)
-            return delivery
+            return Claimed(
+                id=row.id,
+                key=row.key,
+                kind=MessageKind(row.kind),
+                target=row.target,
+                episode_id=row.episode_id,
+                rhi_id=row.rhi_id,
+                in_thread=row.in_thread,
+                payload=dict(row.payload),
+                attempts=row.attempts,
+                created_at=row.created_at,
+            )
 
-    # -- sending -------------------------------------------------------------------------
+    # -- sending ------------------------------------------------------------------------
 
-    def deliver(self, ids: list[int]) -> list[Outcome]:
+    def deliver(self, ids: Iterable[int]) -> list[Outcome]:
+        """Send these now, on this thread, each if still unclaimed and due."""
         outcomes = []
         for delivery_id in ids:
             delivery = self.claim(delivery_id)
@@ -144,66 +215,174 @@ class OutboxWorker:
                 outcomes.append(self._send(delivery))
         return outcomes
 
+    def deliver_soon(self, ids: Iterable[int]) -> None:
+        """Send these on the outbox's own thread, in order; what fails waits for a pass."""
+        wanted = [i for i in ids if i is not None]
+        if wanted:
+            self._background().submit(self._deliver_logged, wanted)
+
+    def _background(self) -> ThreadPoolExecutor:
+        # One thread: messages go out in the order they were enqueued (a post before its
+        # thread replies), and Slack's pace is kept in one place.
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="outbox")
+            return self._executor
+
+    def _deliver_logged(self, ids: list[int]) -> None:
+        try:
+            self.deliver(ids)
+        except Exception:
+            # The rows stay in the outbox: the next scheduler pass sends them.
+            log.exception("background delivery failed; a later pass retries")
+
+    def edit_reminder_soon(self, where: MessageRef, *, rhi_id: int, acted: ReminderActed) -> None:
+        """Show on a reminder who acted on it, on the outbox's thread.
+
+        Only a reminder this bot posted about this very interview is edited: the message is
+        found in the outbox by (channel, ts) and re-rendered from what was posted, never from
+        what the click payload claims the message said.
+        """
+        self._background().submit(self._edit_reminder, where, rhi_id, acted)
+
+    def _edit_reminder(self, where: MessageRef, rhi_id: int, acted: ReminderActed) -> None:
+        with self.db.read() as session:
+            row = queries.outbox_by_message(session, channel=where.channel, ts=where.ts)
+            original = (
+                dict(row.payload)
+                if row is not None and row.rhi_id == rhi_id and row.kind == MessageKind.RHI_REMINDER
+                else None
+            )
+        if original is None:
+            log.warning(
+                "not editing %s/%s: not a reminder about RHI %s", where.channel, where.ts, rhi_id
+            )
+            return
+        try:
+            self.notifier.update(
+                channel=where.channel, ts=where.ts, payload=self.renderer.acted(original, acted)
+            )
+        except Exception as exc:
+            # The outcome is recorded; only the reminder's look is stale.
+            log.warning("could not edit the reminder at %s/%s: %s", where.channel, where.ts, exc)
+
     def deliver_due(self) -> list[Outcome]:
         return self.deliver(self.due_ids())
 
-    def _send(self, delivery: Delivery) -> Outcome:
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until what was handed to `deliver_soon` so far has been tried."""
+        with self._executor_lock:
+            executor = self._executor
+        if executor is not None:
+            executor.submit(lambda: None).result(timeout=timeout)
+
+    def close(self, *, wait: bool = True) -> None:
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=wait)
+
+    def _send(self, delivery: Claimed) -> Outcome:
         now = self.clock.now()
         if not self._still_wanted(delivery):
-            self._finish(delivery.id, status=CANCELLED)
-            return Outcome(delivery.id, CANCELLED)
+            self._finish(delivery.id, status=DeliveryStatus.CANCELLED)
+            return Outcome(delivery.id, DeliveryStatus.CANCELLED)
         target, thread_ts, wait = self._where(delivery)
         if wait:
             self._release(delivery.id, not_before=now + _PARENT_WAIT, count_attempt=False)
-            return Outcome(delivery.id, PENDING, error="waiting for the episode's channel post")
+            return Outcome(
+                delivery.id, DeliveryStatus.PENDING, error="waiting for the episode's post"
+            )
+        payload = self._with_notes(delivery, now)
+        self._pace(target)
         try:
             sent = self.notifier.send(
-                target=target,
-                thread_ts=thread_ts,
-                template=delivery.kind,
-                data=delivery.payload,
-                now=now,
+                target=target, thread_ts=thread_ts, payload=payload, key=delivery.key
             )
         except DeliveryError as exc:
             return self._failed(delivery, exc, now)
-        except Exception as exc:  # a bug in rendering must not stop the other messages
+        except Exception as exc:  # a bug in one message must not stop the others
             log.exception("delivery %s (%s) crashed", delivery.id, delivery.key)
-            return self._failed(delivery, DeliveryError(repr(exc), permanent=False), now)
+            return self._failed(delivery, DeliveryError(type(exc).__name__, permanent=False), now)
         self._finish(
             delivery.id,
-            status=SENT,
+            status=DeliveryStatus.SENT,
             sent=sent.ts,
             channel=sent.channel,
             now=now,
-            episode_post_of=delivery.episode_id if delivery.kind == "episode_posted" else None,
+            episode_post_of=(
+                delivery.episode_id if delivery.kind is MessageKind.EPISODE_POSTED else None
+            ),
         )
-        return Outcome(delivery.id, SENT, ts=sent.ts)
+        return Outcome(delivery.id, DeliveryStatus.SENT, ts=sent.ts)
 
-    def _still_wanted(self, delivery: Delivery) -> bool:
+    def _pace(self, target: str) -> None:
+        if self.channel_pace <= 0:
+            return
+        with self._pace_lock:
+            last = self._last_post.get(target)
+            now = time.monotonic()
+            wait = 0.0 if last is None else max(0.0, last + self.channel_pace - now)
+            self._last_post[target] = now + wait
+        if wait:
+            time.sleep(wait)
+
+    def _with_notes(self, delivery: Claimed, now: datetime) -> dict[str, Any]:
+        """What only the moment of sending can say: that it is late, or that the channel post
+        it confirms has not gone out yet."""
+        notes = []
+        if delivery.kind is MessageKind.EPISODE_CONFIRMED and delivery.episode_id is not None:
+            with self.db.read() as session:
+                post = queries.outbox_by_key(session, post_key(delivery.episode_id))
+                posted = post is not None and post.status == DeliveryStatus.SENT
+            if posted:
+                notes.append("Posted to the control-room channel; updates go in its thread.")
+            else:
+                notes.append(
+                    ":warning: The post to the control-room channel has not gone out yet "
+                    "(Slack did not accept it). The episode is saved and the post will be "
+                    "retried automatically."
+                )
+        if now - delivery.created_at >= _LATE_AFTER:
+            notes.append(
+                f":hourglass: Sent late: queued {fmt_local(delivery.created_at, self.tz)}, "
+                "when Slack could not take it."
+            )
+        if not notes:
+            return delivery.payload
+        blocks = list(delivery.payload.get("blocks") or [])[: 50 - len(notes)]
+        for note in notes:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        text = "\n".join([str(delivery.payload.get("text") or ""), *notes])
+        return {**delivery.payload, "text": text[:3000], "blocks": blocks}
+
+    def _still_wanted(self, delivery: Claimed) -> bool:
         if delivery.rhi_id is None or delivery.kind not in REMINDER_KINDS:
             return True
-        with self.db.transaction() as session:
-            return rhi_open_for_reminders(session, delivery.rhi_id)
+        with self.db.read() as session:
+            return queries.rhi_open_for_reminders(session, delivery.rhi_id)
 
-    def _where(self, delivery: Delivery) -> tuple[str, str | None, bool]:
+    def _where(self, delivery: Claimed) -> tuple[str, str | None, bool]:
         """Target channel and thread; `wait` when the parent post has not gone out yet."""
         if not delivery.in_thread or delivery.episode_id is None:
             return delivery.target, None, False
-        with self.db.transaction() as session:
-            parent = delivery_state(session, f"episode:{delivery.episode_id}:post")
-        if parent is None or parent.status in (FAILED, CANCELLED):
+        with self.db.read() as session:
+            parent = queries.outbox_by_key(session, post_key(delivery.episode_id))
+            state = (parent.status, parent.channel, parent.ts) if parent is not None else None
+        if state is None or state[0] in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
             # The parent post will never exist: better a message outside the thread than none.
             return delivery.target, None, False
-        if parent.status == SENT and parent.channel and parent.ts:
-            return parent.channel, parent.ts, False
+        status, channel, ts = state
+        if status == DeliveryStatus.SENT and channel and ts:
+            return channel, ts, False
         return delivery.target, None, True
 
-    def _failed(self, delivery: Delivery, exc: DeliveryError, now: datetime) -> Outcome:
+    def _failed(self, delivery: Claimed, exc: DeliveryError, now: datetime) -> Outcome:
         if exc.permanent:
             log.error("delivery %s to %s failed for good: %s", delivery.key, delivery.target, exc)
-            self._finish(delivery.id, status=FAILED, error=exc.reason, now=now)
+            self._finish(delivery.id, status=DeliveryStatus.FAILED, error=exc.reason, now=now)
             self._report_failure(delivery, exc.reason, now)
-            return Outcome(delivery.id, FAILED, error=exc.reason)
+            return Outcome(delivery.id, DeliveryStatus.FAILED, error=exc.reason)
         backoff = min(timedelta(seconds=30) * (2 ** max(delivery.attempts - 1, 0)), _MAX_BACKOFF)
         if exc.retry_after is not None:
             backoff = max(backoff, timedelta(seconds=exc.retry_after))
@@ -215,38 +394,34 @@ class OutboxWorker:
             backoff,
         )
         self._release(delivery.id, not_before=now + backoff, error=exc.reason)
-        return Outcome(delivery.id, PENDING, error=exc.reason)
+        return Outcome(delivery.id, DeliveryStatus.PENDING, error=exc.reason)
 
-    def _report_failure(self, delivery: Delivery, reason: str, now: datetime) -> None:
+    def _report_failure(self, delivery: Claimed, reason: str, now: datetime) -> None:
         """Tell people when Slack will never take a message, so someone can act on it."""
-        if delivery.kind == "delivery_failed" or not self.safeguarding_channel:
+        if delivery.kind is MessageKind.DELIVERY_FAILED or not self.safeguarding_channel:
             return  # never report a failed report: that could loop
+        ref = format_ref(delivery.episode_id) if delivery.episode_id is not None else None
         with self.db.transaction() as session:
-            new_id = enqueue(
+            new_id = self.enqueue(
                 session,
                 key=f"failure:{delivery.id}",
-                template="delivery_failed",
+                message=DeliveryFailed(
+                    what=delivery.kind.value, target=delivery.target, reason=reason, ref=ref
+                ),
                 target=self.safeguarding_channel,
-                data={
-                    "what": delivery.kind,
-                    "key": delivery.key,
-                    "target": delivery.target,
-                    "reason": reason,
-                    "ref": delivery.payload.get("ref"),
-                },
                 now=now,
                 episode_id=delivery.episode_id,
             )
         if new_id is not None:
             self.deliver([new_id])
 
-    # -- recording -----------------------------------------------------------------------
+    # -- recording ----------------------------------------------------------------------
 
     def _finish(
         self,
         delivery_id: int,
         *,
-        status: str,
+        status: DeliveryStatus,
         sent: str | None = None,
         channel: str | None = None,
         error: str | None = None,
@@ -256,12 +431,14 @@ class OutboxWorker:
         """Record the outcome; an episode's channel post is remembered on the episode in the
         same transaction, so the two can never disagree."""
         values: dict[str, Any] = {"status": status, "error": error}
-        if status == SENT:
+        if status is DeliveryStatus.SENT:
             values.update(ts=sent, channel=channel, sent_at=now)
         with self.db.transaction() as session:
             session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.claimed_by == self.instance_id)
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == delivery_id, OutboxMessage.claimed_by == self.instance_id
+                )
                 .values(**values)
             )
             if episode_post_of is not None:
@@ -279,16 +456,23 @@ class OutboxWorker:
         error: str | None = None,
         count_attempt: bool = True,
     ) -> None:
-        values: dict[str, Any] = {"status": PENDING, "not_before": not_before, "error": error}
+        values: dict[str, Any] = {
+            "status": DeliveryStatus.PENDING,
+            "not_before": not_before,
+            "error": error,
+        }
         if not count_attempt:
-            values["attempts"] = Delivery.attempts - 1
+            values["attempts"] = OutboxMessage.attempts - 1
         with self.db.transaction() as session:
             session.execute(
-                update(Delivery)
-                .where(Delivery.id == delivery_id, Delivery.claimed_by == self.instance_id)
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == delivery_id, OutboxMessage.claimed_by == self.instance_id
+                )
                 .values(**values)
             )
 
 
-def delivery_state(session: Session, key: str) -> Delivery | None:
-    return session.scalar(select(Delivery).where(Delivery.key == key))
+def post_key(episode_id: int) -> str:
+    """The outbox key of an episode's control-room post: its thread holds every update."""
+    return f"episode:{episode_id}:post"

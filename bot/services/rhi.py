@@ -1,8 +1,11 @@
-"""Return home interview use cases: record the outcome, reassign, snooze, list."""
+"""Return home interview use cases: record the outcome, reassign, snooze, list.
+
+Buttons and commands alike resolve to one interview and go through the same permission rule
+(`access.check_may_act_on_rhi`) before anything changes.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,84 +15,90 @@ from bot.clock import Clock
 from bot.domain import rhi as rules
 from bot.domain.errors import NotFound, UserError
 from bot.domain.refs import format_ref
-from bot.services import audit
-from bot.services.episodes import episode_card
-from bot.services.outbox import enqueue
+from bot.domain.states import OPEN_RHI_STATUSES, AuditAction, EpisodeStatus, RhiStatus
+from bot.services import access, audit
+from bot.services.cards import episode_card, rhi_view
+from bot.services.messages import MessageRef, ReminderActed, RhiStatusChanged
+from bot.services.outbox import Outbox
+from bot.services.results import RhiListing, RhiView
 from storage import queries
 from storage.db import Database
 from storage.models import ReturnInterview
 
 
-@dataclass(frozen=True)
-class RhiChange:
-    ref: str
-    rhi_id: int
-    status: str
-    due_at: datetime
-    assignee_id: str
-    snoozed_until: datetime | None
-    completed_at: datetime | None
-    completed_by_org: str | None
-    delivery_ids: list[int]
-
-
-def _change(rhi: ReturnInterview, delivery_ids: list[int] | None = None) -> RhiChange:
-    return RhiChange(
-        ref=format_ref(rhi.episode_id),
-        rhi_id=rhi.id,
-        status=rhi.status,
-        due_at=rhi.due_at,
-        assignee_id=rhi.assignee_id,
-        snoozed_until=rhi.snoozed_until,
-        completed_at=rhi.completed_at,
-        completed_by_org=rhi.completed_by_org,
-        delivery_ids=delivery_ids or [],
-    )
-
-
 class RhiService:
     def __init__(
-        self, *, db: Database, clock: Clock, control_room_channel: str, tz: ZoneInfo
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        outbox: Outbox,
+        control_room_channel: str,
+        tz: ZoneInfo,
     ) -> None:
         self.db = db
         self.clock = clock
+        self.outbox = outbox
         self.control_room_channel = control_room_channel
         self.tz = tz
 
-    def _open(self, session: Session, episode_id: int) -> ReturnInterview:
-        episode = queries.episode_by_id(session, episode_id)
+    def _open(
+        self, session: Session, episode_id: int, *, rhi_id: int | None, actor: str
+    ) -> ReturnInterview:
+        """The open interview a command or button is about, locked, after the permission check.
+
+        A button names its interview (`rhi_id`): if that one was since closed or cancelled (a
+        reopen, a new return) the button is stale and nothing changes.
+        """
         ref = format_ref(episode_id)
+        episode = queries.episode_by_id(session, episode_id)
         if episode is None:
             raise NotFound(f"There is no episode {ref}.")
-        if episode.status != "returned":
-            raise UserError(
-                f"{ref} has no return recorded yet: use `/missing returned {ref}` first."
-            )
-        rhi = queries.open_rhi(session, episode_id=episode_id, for_update=True)
-        if rhi is None:
-            latest = queries.latest_rhi(session, episode_id=episode_id)
-            status = rules.RhiStatus(latest.status).label if latest else "closed"
-            raise UserError(f"The return home interview for {ref} is already closed ({status}).")
+        if rhi_id is not None:
+            rhi = queries.rhi_by_id(session, rhi_id, for_update=True)
+            if rhi is None or rhi.episode_id != episode_id:
+                raise UserError("That button is not one of mine; nothing was changed.")
+            if rhi.status not in OPEN_RHI_STATUSES or episode.status != EpisodeStatus.RETURNED:
+                raise UserError(
+                    f"That message is about a return home interview for {ref} that is no longer "
+                    f"open ({RhiStatus(rhi.status).label}); nothing was changed. "
+                    f"`/missing show {ref}` shows where it stands."
+                )
+        else:
+            if episode.status != EpisodeStatus.RETURNED:
+                raise UserError(
+                    f"{ref} has no return recorded yet: use `/missing returned {ref}` first."
+                )
+            found = queries.open_rhi(session, episode_id=episode_id, for_update=True)
+            if found is None:
+                latest = queries.latest_rhi(session, episode_id=episode_id)
+                status = RhiStatus(latest.status).label if latest else "closed"
+                raise UserError(
+                    f"The return home interview for {ref} is already closed ({status})."
+                )
+            rhi = found
+        access.check_may_act_on_rhi(
+            actor, assignee_id=rhi.assignee_id, officer_id=episode.officer_id, ref=ref
+        )
         return rhi
 
     def set_status(
         self,
         episode_id: int,
-        status: rules.RhiStatus,
+        status: RhiStatus,
         *,
         actor: str,
+        rhi_id: int | None = None,
         when: datetime | None = None,
         organisation: str = "",
         reason: str = "",
-        expected_rhi_id: int | None = None,
-    ) -> RhiChange:
+        message: MessageRef | None = None,
+    ) -> RhiView:
         now = self.clock.now()
         with self.db.transaction() as session:
-            rhi = self._open(session, episode_id)
-            if expected_rhi_id is not None and rhi.id != expected_rhi_id:
-                raise UserError("That reminder is for an earlier return; nothing was changed.")
-            rules.check_transition(rules.RhiStatus(rhi.status), status)
-            if status is rules.RhiStatus.COMPLETED:
+            rhi = self._open(session, episode_id, rhi_id=rhi_id, actor=actor)
+            rules.check_transition(RhiStatus(rhi.status), status)
+            if status is RhiStatus.COMPLETED:
                 done_at = when or now
                 if done_at > now:
                     raise UserError("The interview time is in the future.")
@@ -97,47 +106,56 @@ class RhiService:
                     raise UserError("The interview time is before the child returned.")
                 rhi.completed_at = done_at
                 rhi.completed_by_org = organisation.strip() or None
-            if status is rules.RhiStatus.NOT_DONE:
+            if status is RhiStatus.NOT_DONE:
                 if not reason.strip():
                     raise UserError(
                         "Say why it was not done: `/missing rhi M-42 notdone <reason>`."
                     )
                 rhi.status_reason = reason.strip()
-            rhi.status = status.value
+            rhi.status = status
             rhi.updated_at, rhi.updated_by = now, actor
             audit.record(
                 session,
                 at=now,
                 actor=actor,
-                action=f"rhi.{status.value}",
+                action=AuditAction.for_rhi_status(status),
                 episode_id=episode_id,
                 rhi_id=rhi.id,
                 organisation=rhi.completed_by_org,
                 completed_at=rhi.completed_at.isoformat() if rhi.completed_at else None,
-                reason=rhi.status_reason,
             )
-            delivery = enqueue(
+            delivery = self.outbox.enqueue(
                 session,
                 key=f"rhi:{rhi.id}:status:{status.value}",
-                template="rhi_status_changed",
+                message=RhiStatusChanged(
+                    ref=format_ref(episode_id),
+                    status=status,
+                    actor=actor,
+                    organisation=rhi.completed_by_org,
+                ),
                 target=self.control_room_channel,
-                data={
-                    "ref": format_ref(episode_id),
-                    "status": status.value,
-                    "actor": actor,
-                    "organisation": rhi.completed_by_org,
-                    "reason": rhi.status_reason,
-                },
                 now=now,
                 episode_id=episode_id,
                 in_thread=True,
             )
-            return _change(rhi, [d for d in [delivery] if d])
+            view = rhi_view(rhi)
+        self.outbox.deliver_soon([delivery] if delivery else [])
+        action = "done" if status is RhiStatus.COMPLETED else status.value
+        self._show_on(message, view, ReminderActed(action, actor, now))
+        return view
 
-    def assign(self, episode_id: int, *, to: str, actor: str) -> RhiChange:
+    def assign(
+        self,
+        episode_id: int,
+        *,
+        to: str,
+        actor: str,
+        rhi_id: int | None = None,
+        message: MessageRef | None = None,
+    ) -> RhiView:
         now = self.clock.now()
         with self.db.transaction() as session:
-            rhi = self._open(session, episode_id)
+            rhi = self._open(session, episode_id, rhi_id=rhi_id, actor=actor)
             previous = rhi.assignee_id
             rhi.assignee_id = to
             rhi.updated_at, rhi.updated_by = now, actor
@@ -145,49 +163,63 @@ class RhiService:
                 session,
                 at=now,
                 actor=actor,
-                action="rhi.assigned",
+                action=AuditAction.RHI_ASSIGNED,
                 episode_id=episode_id,
                 rhi_id=rhi.id,
                 previous=previous,
                 to=to,
             )
-            return _change(rhi)
+            view = rhi_view(rhi)
+        self._show_on(message, view, ReminderActed("reassigned", actor, now, assignee=to))
+        return view
 
-    def snooze(self, episode_id: int, *, hours: float, actor: str) -> RhiChange:
+    def snooze(
+        self,
+        episode_id: int,
+        *,
+        hours: float,
+        actor: str,
+        rhi_id: int | None = None,
+        message: MessageRef | None = None,
+    ) -> RhiView:
         now = self.clock.now()
         with self.db.transaction() as session:
-            rhi = self._open(session, episode_id)
+            rhi = self._open(session, episode_id, rhi_id=rhi_id, actor=actor)
             rhi.snoozed_until = rules.snooze_until(now=now, hours=hours, due=rhi.due_at)
             rhi.updated_at, rhi.updated_by = now, actor
             audit.record(
                 session,
                 at=now,
                 actor=actor,
-                action="rhi.snoozed",
+                action=AuditAction.RHI_SNOOZED,
                 episode_id=episode_id,
                 rhi_id=rhi.id,
                 until=rhi.snoozed_until.isoformat(),
             )
-            return _change(rhi)
+            view = rhi_view(rhi)
+        acted = ReminderActed("snoozed", actor, now, until=view.snoozed_until)
+        self._show_on(message, view, acted)
+        return view
 
-    def list_for(self, user_id: str, *, actor: str) -> list[tuple[RhiChange, dict[str, object]]]:
+    def _show_on(self, message: MessageRef | None, rhi: RhiView, acted: ReminderActed) -> None:
+        if message is not None:
+            self.outbox.edit_reminder_soon(message, rhi_id=rhi.rhi_id, acted=acted)
+
+    def check_may_act(self, episode_id: int, *, rhi_id: int, actor: str) -> RhiView:
+        """For a button that opens a form first (Reassign): refuse before the form opens."""
+        with self.db.read() as session:
+            return rhi_view(self._open(session, episode_id, rhi_id=rhi_id, actor=actor))
+
+    def list_for(self, user_id: str, *, actor: str) -> RhiListing:
         now = self.clock.now()
         with self.db.transaction() as session:
             rows = queries.open_rhis(session, assignee_id=user_id, limit=50)
-            audit.record(session, at=now, actor=actor, action="rhi.listed", count=len(rows))
-            return [
-                (_change(r), episode_card(r.episode, r.episode.child, tz=self.tz)) for r in rows
-            ]
-
-    def check_may_act(self, rhi_id: int, *, user: str) -> None:
-        """Reminder buttons are for the person chasing the interview or the officer in the case."""
-        with self.db.transaction() as session:
-            rhi = session.get(ReturnInterview, rhi_id)
-            if rhi is None:
-                raise NotFound("That return home interview no longer exists.")
-            if user not in (rhi.assignee_id, rhi.episode.officer_id):
-                raise UserError(
-                    f"Only <@{rhi.assignee_id}> (chasing it) or the officer in the case can act on "
-                    f"the return home interview for {format_ref(rhi.episode_id)}; nothing was "
-                    "changed."
+            audit.record(
+                session, at=now, actor=actor, action=AuditAction.RHI_LISTED, count=len(rows)
+            )
+            return RhiListing(
+                tuple(
+                    (rhi_view(r), episode_card(r.episode, r.episode.child, tz=self.tz))
+                    for r in rows
                 )
+            )

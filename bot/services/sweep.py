@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.clock import Clock
-from bot.services.outbox import OutboxWorker, Outcome
+from bot.domain.states import DeliveryStatus
+from bot.services.outbox import Outbox, Outcome
 from bot.services.reminders import ReminderPlanner
 from storage.db import Database
 from storage.models import SchedulerPass
@@ -24,7 +25,7 @@ class PassResult:
 
     @property
     def sent(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == "sent")
+        return sum(1 for o in self.outcomes if o.status is DeliveryStatus.SENT)
 
 
 class Sweeper:
@@ -34,20 +35,20 @@ class Sweeper:
         db: Database,
         clock: Clock,
         planner: ReminderPlanner,
-        worker: OutboxWorker,
+        outbox: Outbox,
         instance_id: str,
     ) -> None:
         self.db = db
         self.clock = clock
         self.planner = planner
-        self.worker = worker
+        self.outbox = outbox
         self.instance_id = instance_id
 
     def run_once(self) -> PassResult:
         started = self.clock.now()
         self._beat(started=started)
         planned = self.planner.plan()
-        outcomes = self.worker.deliver_due()
+        outcomes = self.outbox.deliver_due()
         self._beat(completed=self.clock.now())
         if planned or outcomes:
             log.info("scheduler pass: %d planned, %d handled", len(planned), len(outcomes))
@@ -68,7 +69,7 @@ class Sweeper:
     def health(self, *, stale_after: timedelta) -> tuple[bool, str]:
         """Healthy when this copy finished a pass within `stale_after`."""
         now = self.clock.now()
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             last = session.scalar(
                 select(SchedulerPass.last_completed_at).where(
                     SchedulerPass.instance_id == self.instance_id

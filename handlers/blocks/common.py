@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot.domain.episode import Risk
+from bot.domain.states import Risk
+from bot.services.results import EpisodeCard
 from handlers.escape import clip, esc, placeholders
 
 RISK_ICON = {
-    "high": ":red_circle:",
-    "medium": ":large_orange_circle:",
-    "low": ":large_yellow_circle:",
-    "no_apparent_risk": ":white_circle:",
+    Risk.HIGH: ":red_circle:",
+    Risk.MEDIUM: ":large_orange_circle:",
+    Risk.LOW: ":large_yellow_circle:",
+    Risk.NO_APPARENT_RISK: ":white_circle:",
 }
 SECTION_LIMIT = 3000
 
 
-def risk_label(risk: str) -> str:
-    try:
-        return Risk(risk).label
-    except ValueError:
-        return esc(risk)
-
-
-def risk_badge(risk: str) -> str:
-    return f"{RISK_ICON.get(risk, '')} *{risk_label(risk)} risk*".strip()
+def risk_badge(risk: Risk) -> str:
+    return f"{RISK_ICON[risk]} *{risk.label} risk*"
 
 
 def section(text: str) -> SectionBlock:
@@ -36,10 +29,6 @@ def section(text: str) -> SectionBlock:
 
 def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=clip(placeholders(text), 2000))])
-
-
-def dt(value: str | datetime) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def message(text: str, blocks: list[Block]) -> dict[str, Any]:
@@ -55,8 +44,8 @@ def who(user_id: str | None) -> str:
     return esc(user_id)
 
 
-def care_text(card: dict[str, Any]) -> str:
-    if not card.get("looked_after"):
+def care_text(card: EpisodeCard) -> str:
+    if not card.looked_after:
         return "not looked after"
-    authority = card.get("placing_authority")
+    authority = card.placing_authority
     return f"looked after, placed by {esc(authority)}" if authority else "looked after"

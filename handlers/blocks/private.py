@@ -10,10 +10,10 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 
 from bot.domain.episode import RISK_FACTORS
 from bot.domain.people import age_on
+from bot.domain.states import OPEN_RHI_STATUSES, EpisodeStatus
 from bot.domain.timetext import ACCEPTED_FORMS, fmt_duration, fmt_local, fmt_local_short
-from bot.services.episodes import EpisodeDetail
-from bot.services.rhi import RhiChange
-from handlers.blocks.common import care_text, context, dt, message, risk_badge, section, who
+from bot.services.results import EpisodeDetail, OpenEpisodes, RhiListing, RhiView
+from handlers.blocks.common import care_text, context, message, risk_badge, section, who
 from handlers.escape import clip, esc
 
 USAGE = f"""*/missing* — log and follow missing-child episodes
@@ -39,42 +39,33 @@ def text_message(text: str) -> dict[str, Any]:
 
 
 def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    e, child, card = detail.episode, detail.child, detail.card
-    factors = ", ".join(RISK_FACTORS.get(f, esc(f)) for f in e.risk_factors) or "none recorded"
-    status = "Missing" if e.status == "missing" else "Returned"
+    card = detail.card
+    factors = ", ".join(RISK_FACTORS.get(f, esc(f)) for f in detail.risk_factors)
+    status = "Missing" if card.status is EpisodeStatus.MISSING else "Returned"
     lines = [
-        f"*Child:* {esc(child.full_name)} ({card['initials']}), born "
-        f"{child.date_of_birth:%d/%m/%Y}, "
-        f"age {age_on(child.date_of_birth, now.astimezone(tz).date())}",
-        f"*Status:* {status} · {risk_badge(e.risk_level)} · {care_text(card)}",
-        f"*Last seen:* {fmt_local(e.last_seen_at, tz)} at {esc(e.last_seen_place)}",
-        f"*Risk factors:* {factors}",
-        f"*Description:* {esc(e.description) or '—'}",
-        f"*Reported by:* {esc(e.reported_by) or '—'}",
-        f"*Force incident ref:* {esc(e.incident_ref or '—')} · "
-        f"*Officer in the case:* {who(e.officer_id)}",
-        f"*Episodes for this child:* {card.get('child_episode_number', 1)} in all, "
-        f"{card.get('recent_count', 1)} in the last 30 days",
+        f"*Child:* {esc(detail.full_name)} ({card.initials}), born "
+        f"{detail.date_of_birth:%d/%m/%Y}, "
+        f"age {age_on(detail.date_of_birth, now.astimezone(tz).date())}",
+        f"*Status:* {status} · {risk_badge(card.risk)} · {care_text(card)}",
+        f"*Last seen:* {fmt_local(card.last_seen_at, tz)} at {esc(detail.last_seen_place)}",
+        f"*Risk factors:* {factors or 'none recorded'}",
+        f"*Description:* {esc(detail.description) or '—'}",
+        f"*Reported by:* {esc(detail.reported_by) or '—'}",
+        f"*Force incident ref:* {esc(detail.incident_ref or '—')} · "
+        f"*Officer in the case:* {who(detail.officer_id)}",
+        f"*Episodes for this child:* {card.child_episode_number or 1} in all, "
+        f"{card.recent_count or 1} in the last 30 days",
     ]
-    if e.returned_at:
+    if detail.returned_at:
         lines.append(
-            f"*Returned:* {fmt_local(e.returned_at, tz)} (missing "
-            f"{fmt_duration(e.returned_at - e.last_seen_at)})"
-            + (f" — {esc(e.return_note)}" if e.return_note else "")
+            f"*Returned:* {fmt_local(detail.returned_at, tz)} (missing "
+            f"{fmt_duration(detail.returned_at - card.last_seen_at)})"
+            + (f" — {esc(detail.return_note)}" if detail.return_note else "")
         )
     else:
-        lines.append(f"*Missing for:* {fmt_duration(now - e.last_seen_at)}")
+        lines.append(f"*Missing for:* {fmt_duration(now - card.last_seen_at)}")
     if detail.rhi:
-        lines.append(
-            rhi_line(
-                detail.rhi.status,
-                detail.rhi.due_at,
-                detail.rhi.assignee_id,
-                detail.rhi.completed_by_org,
-                now=now,
-                tz=tz,
-            )
-        )
+        lines.append(rhi_line(detail.rhi, now=now, tz=tz))
     history = (
         "\n".join(
             f"• {fmt_local(ev.at, tz)} {esc(ev.action)} by {who(ev.actor)}" for ev in detail.history
@@ -82,36 +73,33 @@ def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dic
         or "• nothing yet"
     )
     blocks: list[Block] = [
-        HeaderBlock(text=f"{card['ref']} (private)"),
+        HeaderBlock(text=f"{card.ref} (private)"),
         section("\n".join(lines)),
         DividerBlock(),
         section(f"*History*\n{clip(history, 2800)}"),
         context("This view is recorded in the audit trail."),
     ]
-    return message(f"{card['ref']}: details (private)", blocks)
+    return message(f"{card.ref}: details (private)", blocks)
 
 
-def rhi_line(
-    status: str, due: datetime, assignee: str, org: str | None, *, now: datetime, tz: ZoneInfo
-) -> str:
-    text = f"*Return home interview:* {status.replace('_', ' ')}"
-    if status in ("pending", "offered"):
-        state = "overdue by " + fmt_duration(now - due) if now > due else "due"
-        text += f", {state} {fmt_local(due, tz)}, chased by {who(assignee)}"
-    if org:
-        text += f", by {esc(org)}"
+def rhi_line(rhi: RhiView, *, now: datetime, tz: ZoneInfo) -> str:
+    text = f"*Return home interview:* {rhi.status.label}"
+    if rhi.status in OPEN_RHI_STATUSES:
+        state = "overdue by " + fmt_duration(now - rhi.due_at) if now > rhi.due_at else "due"
+        text += f", {state} {fmt_local(rhi.due_at, tz)}, chased by {who(rhi.assignee_id)}"
+    if rhi.completed_by_org:
+        text += f", by {esc(rhi.completed_by_org)}"
     return text
 
 
-def open_list(
-    cards: list[dict[str, Any]], total: int, *, now: datetime, tz: ZoneInfo
-) -> dict[str, Any]:
+def open_list(listing: OpenEpisodes, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    cards, total = listing.cards, listing.total
     if not cards:
         return text_message("No episode is open: nobody is recorded as missing.")
     lines = [
-        f"• *{c['ref']}* {c['initials']}, {c['age']} · {risk_badge(c['risk'])} · missing "
-        f"{fmt_duration(now - dt(c['last_seen_at']))} "
-        f"(since {fmt_local_short(dt(c['last_seen_at']), tz, now=now)})"
+        f"• *{c.ref}* {c.initials}, {c.age} · {risk_badge(c.risk)} · missing "
+        f"{fmt_duration(now - c.last_seen_at)} "
+        f"(since {fmt_local_short(c.last_seen_at, tz, now=now)})"
         for c in cards
     ]
     blocks: list[Block] = [section(f"*Open episodes: {total}*, longest missing first")]
@@ -122,25 +110,23 @@ def open_list(
     return message(f"Open episodes: {total}", blocks)
 
 
-def rhi_list(
-    rows: list[tuple[RhiChange, dict[str, Any]]], *, now: datetime, tz: ZoneInfo
-) -> dict[str, Any]:
-    if not rows:
+def rhi_list(listing: RhiListing, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    if not listing.rows:
         return text_message("You have no open return home interviews.")
     lines = []
-    for change, card in rows:
+    for rhi, card in listing.rows:
         state = (
-            f"overdue by {fmt_duration(now - change.due_at)}"
-            if now > change.due_at
-            else f"due {fmt_local_short(change.due_at, tz, now=now)}"
+            f"overdue by {fmt_duration(now - rhi.due_at)}"
+            if now > rhi.due_at
+            else f"due {fmt_local_short(rhi.due_at, tz, now=now)}"
         )
         lines.append(
-            f"• *{change.ref}* {card['initials']} · {risk_badge(card['risk'])} · "
-            f"{change.status} · {state}"
+            f"• *{rhi.ref}* {card.initials} · {risk_badge(card.risk)} · "
+            f"{rhi.status.label} · {state}"
         )
     blocks: list[Block] = [
-        section(f"*Your open return home interviews: {len(rows)}*, soonest due first")
+        section(f"*Your open return home interviews: {len(lines)}*, soonest due first")
     ]
     for start in range(0, len(lines), 15):
         blocks.append(section("\n".join(lines[start : start + 15])))
-    return message(f"Your open return home interviews: {len(rows)}", blocks)
+    return message(f"Your open return home interviews: {len(lines)}", blocks)

@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.timetext import fmt_duration, fmt_local, fmt_local_short
-from handlers.blocks.common import context, dt, message, risk_badge, section, who
+from bot.services.messages import DeliveryFailed, RhiEscalation, RhiReminder
+from handlers.blocks.common import context, message, risk_badge, section, who
 from handlers.escape import esc
 
 # action_ids of the reminder buttons; the value carries "<rhi_id>:<episode_id>".
 DONE, DECLINED, SNOOZE, REASSIGN = "rhi_done", "rhi_declined", "rhi_snooze", "rhi_reassign"
+BUTTON_ACTIONS = (DONE, DECLINED, SNOOZE, REASSIGN)
 
 
 def rhi_buttons(rhi_id: int, episode_id: int) -> ActionsBlock:
@@ -29,9 +31,9 @@ def rhi_buttons(rhi_id: int, episode_id: int) -> ActionsBlock:
     )
 
 
-def rhi_reminder(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    due = dt(data["due_at"])
-    ref = data["ref"]
+def rhi_reminder(msg: RhiReminder, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    rhi, card = msg.rhi, msg.card
+    due, ref = rhi.due_at, rhi.ref
     when = fmt_local_short(due, tz, now=now)
     if now < due:
         headline = f":alarm_clock: Return home interview for *{ref}* due {when}"
@@ -45,14 +47,11 @@ def rhi_reminder(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[s
             f"{fmt_duration(now - due)} (due {fmt_local(due, tz)})"
         )
         fallback = f"RHI for {ref} overdue by {fmt_duration(now - due)}"
-    body = (
-        f"{data['initials']} · {risk_badge(data['risk'])} · returned "
-        f"{fmt_local(dt(data['returned_at']), tz)}"
-    )
+    body = f"{card.initials} · {risk_badge(card.risk)} · returned {fmt_local(rhi.returned_at, tz)}"
     blocks: list[Block] = [
         section(headline),
         section(body),
-        rhi_buttons(int(data["rhi_id"]), int(data["episode_id"])),
+        rhi_buttons(rhi.rhi_id, rhi.episode_id),
         context(
             f"Or `/missing rhi {ref} done [by <organisation>]`, `offered`, `declined`, "
             "`notdone <reason>`, `snooze <hours>`."
@@ -61,29 +60,29 @@ def rhi_reminder(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[s
     return message(fallback, blocks)
 
 
-def rhi_escalation(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    due = dt(data["due_at"])
+def rhi_escalation(msg: RhiEscalation, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    rhi, card = msg.rhi, msg.card
+    due = rhi.due_at
     text = (
-        f":rotating_light: *Escalation:* return home interview for *{data['ref']}* "
-        f"({data['initials']}, {risk_badge(data['risk'])}) is overdue by "
+        f":rotating_light: *Escalation:* return home interview for *{rhi.ref}* "
+        f"({card.initials}, {risk_badge(card.risk)}) is overdue by "
         f"*{fmt_duration(now - due)}* (due {fmt_local(due, tz)}). Chased by "
-        f"{who(data.get('assignee_id'))}."
+        f"{who(rhi.assignee_id)}."
     )
     return message(
-        f"Escalation: RHI for {data['ref']} overdue by {fmt_duration(now - due)}", [section(text)]
+        f"Escalation: RHI for {rhi.ref} overdue by {fmt_duration(now - due)}", [section(text)]
     )
 
 
-def delivery_failed(data: dict[str, Any], *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    ref = f" about *{esc(data['ref'])}*" if data.get("ref") else ""
+def delivery_failed(msg: DeliveryFailed, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    about = f" about *{esc(msg.ref)}*" if msg.ref else ""
     text = (
-        f":no_entry: The bot could not deliver a message ({esc(data.get('what'))}){ref} to "
-        f"{who(data.get('target'))}: Slack said `{esc(data.get('reason'))}`. It will not retry; "
+        f":no_entry: The bot could not deliver a message ({esc(msg.what)}){about} to "
+        f"{who(msg.target)}: Slack said `{esc(msg.reason)}`. It will not retry; "
         "please make sure a person follows this up."
     )
     return message(
-        f"Could not deliver a message{' about ' + str(data['ref']) if data.get('ref') else ''}",
-        [section(text)],
+        f"Could not deliver a message{' about ' + msg.ref if msg.ref else ''}", [section(text)]
     )
 
 

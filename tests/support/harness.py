@@ -17,6 +17,7 @@ from bot.web import WebApp, make_server, run_until_closed
 from fakeslack import FakeSlack, Posted, SlackSender
 from storage.db import Database
 from storage.models import AuditEvent
+from tests.support.blockkit import assert_valid_message
 
 SIGNING_SECRET = "test-signing-secret"
 CONTROL = "CCONTROL"
@@ -49,6 +50,8 @@ def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Setti
         "control_room_channel": CONTROL,
         "safeguarding_channel": SAFEGUARDING,
         "quiet_hours": "off",
+        # Slack's pace of a message a second per channel would only slow the tests down.
+        "slack_channel_pace_seconds": 0,
     }
     values.update(overrides)
     # _env_file=None: a developer's own .env must not leak into tests.
@@ -77,15 +80,33 @@ class Bot:
         self._server.task_dispatcher.shutdown(timeout=5)
         self._server.close()
         self._thread.join(timeout=5)
-        self.services.db.dispose()
+        self.services.close()
 
     # -- helpers that read like a control-room user's steps ------------------------------
 
     def slash(self, text: str, **kwargs: Any) -> Posted:
-        """Run `/missing <text>` and return the private answer posted to the response URL."""
+        """Run `/missing <text>` and return the private answer.
+
+        Commands answer in their acknowledgement (kind "ack", shown only to the caller);
+        anything else answers later through the response URL.
+        """
         mark = self.fake.mark()
         response = self.sender.slash(text, **kwargs)
         assert response.status == 200, response.body
+        self.settle()
+        if response.json:
+            assert_valid_message(response.json)
+            assert response.json.get("response_type", "ephemeral") == "ephemeral"
+            return Posted(
+                "ack",
+                kwargs.get("channel_id") or CONTROL,
+                kwargs.get("user_id") or LOGGER,
+                None,
+                None,
+                response.json.get("text"),
+                response.json.get("blocks") or [],
+                response.json,
+            )
         return self.fake.wait_for(
             lambda f: next((p for p in f.posted[mark:] if p.kind.startswith("response")), None)
         )
@@ -137,6 +158,10 @@ class Bot:
             lambda f: [p for p in f.posted[mark:] if p.kind == "dm" and "Logged *" in p.text]
         )
         return post
+
+    def settle(self) -> None:
+        """Wait until the messages the last request queued have been tried."""
+        self.services.outbox.flush()
 
     def audit(self, action: str | None = None) -> list[AuditEvent]:
         with self.services.db.transaction() as session:

@@ -1,0 +1,94 @@
+"""The bot's vocabulary: every status, risk level and message kind, named once.
+
+Storage queries, services and Slack builders all use these enums; the database stores their
+values as plain strings, so nothing else in the code spells them out.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Risk(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NO_APPARENT_RISK = "no_apparent_risk"
+
+    @property
+    def label(self) -> str:
+        return "No apparent risk" if self is Risk.NO_APPARENT_RISK else self.value.capitalize()
+
+    @property
+    def rank(self) -> int:
+        """0 for high: sorting by rank puts the most urgent first."""
+        return list(Risk).index(self)
+
+
+class EpisodeStatus(StrEnum):
+    MISSING = "missing"
+    RETURNED = "returned"
+
+
+class RhiStatus(StrEnum):
+    PENDING = "pending"
+    OFFERED = "offered"
+    DECLINED = "declined"
+    COMPLETED = "completed"
+    NOT_DONE = "not_done"
+    CANCELLED = "cancelled"  # the episode was reopened: the return was recorded in error
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+OPEN_RHI_STATUSES = frozenset({RhiStatus.PENDING, RhiStatus.OFFERED})
+
+
+class DeliveryStatus(StrEnum):
+    """An outbox message: pending -> claimed -> sent, or failed (Slack refused it for good)
+    or cancelled (no longer wanted, e.g. a reminder for an interview since recorded)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class MessageKind(StrEnum):
+    """What an outbox message is; the Slack side has one builder per kind."""
+
+    EPISODE_POSTED = "episode_posted"
+    EPISODE_CONFIRMED = "episode_confirmed"
+    EPISODE_RETURNED = "episode_returned"
+    EPISODE_REOPENED = "episode_reopened"
+    RHI_STATUS_CHANGED = "rhi_status_changed"
+    RHI_REMINDER = "rhi_reminder"
+    RHI_ESCALATION = "rhi_escalation"
+    DELIVERY_FAILED = "delivery_failed"
+
+
+# Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.
+REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
+
+
+class AuditAction(StrEnum):
+    CHILD_CREATED = "child.created"
+    EPISODE_LOGGED = "episode.logged"
+    EPISODE_RETURNED = "episode.returned"
+    EPISODE_REOPENED = "episode.reopened"
+    EPISODE_VIEWED = "episode.viewed"
+    EPISODES_LISTED = "episodes.listed"
+    RHI_OFFERED = "rhi.offered"
+    RHI_DECLINED = "rhi.declined"
+    RHI_COMPLETED = "rhi.completed"
+    RHI_NOT_DONE = "rhi.not_done"
+    RHI_ASSIGNED = "rhi.assigned"
+    RHI_SNOOZED = "rhi.snoozed"
+    RHI_LISTED = "rhi.listed"
+
+    @classmethod
+    def for_rhi_status(cls, status: RhiStatus) -> AuditAction:
+        return cls(f"rhi.{status.value}")

@@ -1,0 +1,101 @@
+"""What the services hand back: plain frozen data, never database rows.
+
+Slack builders render these; nothing past the service boundary can lazy-load or change a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from bot.domain.states import EpisodeStatus, RhiStatus, Risk
+
+
+@dataclass(frozen=True)
+class EpisodeCard:
+    """What a channel may see about an episode: reference, initials, age, risk, care status.
+
+    Never the name. The age is on the local day the child was last seen.
+    """
+
+    episode_id: int
+    ref: str
+    initials: str
+    age: int
+    risk: Risk
+    looked_after: bool
+    placing_authority: str | None
+    last_seen_at: datetime
+    status: EpisodeStatus
+    # The child's episodes in all, and in the repeat-missing window; None where not counted.
+    child_episode_number: int | None = None
+    recent_count: int | None = None
+
+
+@dataclass(frozen=True)
+class RhiView:
+    rhi_id: int
+    episode_id: int
+    ref: str
+    status: RhiStatus
+    returned_at: datetime
+    due_at: datetime
+    assignee_id: str
+    snoozed_until: datetime | None
+    completed_at: datetime | None
+    completed_by_org: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    actor: str
+    action: str
+
+
+@dataclass(frozen=True)
+class EpisodeDetail:
+    """Everything about an episode, for authorised staff, privately."""
+
+    card: EpisodeCard
+    full_name: str
+    date_of_birth: date
+    last_seen_place: str
+    risk_factors: tuple[str, ...]
+    description: str
+    reported_by: str
+    incident_ref: str | None
+    officer_id: str
+    returned_at: datetime | None
+    return_note: str | None
+    rhi: RhiView | None
+    history: tuple[HistoryEntry, ...]
+
+
+@dataclass(frozen=True)
+class Logged:
+    card: EpisodeCard
+
+
+@dataclass(frozen=True)
+class Returned:
+    ref: str
+    returned_at: datetime
+    rhi_due_at: datetime | None
+    already: bool
+
+
+@dataclass(frozen=True)
+class Reopened:
+    ref: str
+
+
+@dataclass(frozen=True)
+class OpenEpisodes:
+    cards: tuple[EpisodeCard, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class RhiListing:
+    rows: tuple[tuple[RhiView, EpisodeCard], ...]

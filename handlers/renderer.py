@@ -1,0 +1,46 @@
+"""Renders each kind of outbox message into Block Kit (see bot.services.messages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.timetext import fmt_local
+from bot.services import messages as m
+from handlers.blocks import channel_posts, rhi_messages
+from handlers.blocks.common import who
+
+Builder = Callable[..., dict[str, Any]]
+
+BUILDERS: dict[type, Builder] = {
+    m.EpisodePosted: channel_posts.episode_posted,
+    m.EpisodeConfirmed: channel_posts.episode_confirmed,
+    m.EpisodeReturned: channel_posts.episode_returned,
+    m.EpisodeReopened: channel_posts.episode_reopened,
+    m.RhiStatusChanged: channel_posts.rhi_status_changed,
+    m.RhiReminder: rhi_messages.rhi_reminder,
+    m.RhiEscalation: rhi_messages.rhi_escalation,
+    m.DeliveryFailed: rhi_messages.delivery_failed,
+}
+
+
+class SlackRenderer:
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def render(self, message: m.Outbound, *, now: datetime) -> dict[str, Any]:
+        return BUILDERS[type(message)](message, now=now, tz=self.tz)
+
+    def acted(self, original: dict[str, Any], acted: m.ReminderActed) -> dict[str, Any]:
+        return rhi_messages.rhi_acted(original, note=self._note(acted), still_open=acted.still_open)
+
+    def _note(self, acted: m.ReminderActed) -> str:
+        by = who(acted.actor)
+        if acted.action == "snoozed" and acted.until is not None:
+            return f":zzz: Snoozed by {by} until {fmt_local(acted.until, self.tz)}."
+        if acted.action == "reassigned":
+            return f":arrows_counterclockwise: Reassigned to {who(acted.assignee)} by {by}."
+        label = "completed" if acted.action == "done" else acted.action.replace("_", " ")
+        return f":white_check_mark: Marked {label} by {by} at {fmt_local(acted.at, self.tz)}."
