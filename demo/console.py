@@ -181,7 +181,8 @@ class Console:
 
     def _send_and_show(self, send: Callable[[], SentResponse]) -> None:
         """Send one request as Slack would, then print what the bot did and fill any form."""
-        calls, views = len(self.fake.calls), len(self.fake.views)
+        calls: int | None = len(self.fake.calls)
+        views = len(self.fake.views)
         response = send()
         if self._refused(response):
             return
