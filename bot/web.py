@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App
@@ -14,18 +16,35 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 from waitress.server import create_server
 
+from bot.request_guard import MAX_BODY_BYTES, Refused, SlackRequestGuard
 from bot.services.container import Services
 
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 
+# waitress buffers a whole request body before it calls the app, so its own cap is what stops an
+# oversized body at the headers (413 from a Content-Length, nothing read) or part-way through a
+# chunked one. It sits a little above MAX_BODY_BYTES so that the exact rule stays WebApp's (and
+# holds under any WSGI server) while leaving room for chunked framing, which waitress counts too.
+SERVER_BODY_CAP = MAX_BODY_BYTES + 64 * 1024
+
 
 class WebApp:
-    def __init__(self, app: App, services: Services, *, scheduler_expected: bool) -> None:
+    def __init__(
+        self,
+        app: App,
+        services: Services,
+        *,
+        scheduler_expected: bool,
+        guard: SlackRequestGuard | None = None,
+    ) -> None:
         self.bolt = SlackRequestHandler(app, path="/slack/events")
         self.services = services
         self.scheduler_expected = scheduler_expected
+        if guard is None:
+            guard = SlackRequestGuard(services.settings.slack_signing_secret)
+        self.guard = guard
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -35,14 +54,33 @@ class WebApp:
             return _json(start_response, status, body)
         if path == "/slack/events":
             if method != "POST":
-                return _json(start_response, 405, {"error": "POST only"})
-            try:
-                return self.bolt(environ, start_response)
-            except Exception:
-                # Only a malformed (yet correctly signed) body gets here: Slack never sends one.
-                log.exception("malformed Slack request")
-                return _json(start_response, 400, {"error": "malformed request"})
+                return _json(start_response, 405, {"error": "POST only"}, [("Allow", "POST")])
+            return self.slack(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
+
+    def slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Bolt gets a request only once it is verified: nothing unverified reaches a listener,
+        the error handler or a `response_url`."""
+        outcome = self.guard.check(environ)
+        if isinstance(outcome, Refused):
+            # One line, never the body or header values: they are the caller's, unverified.
+            log.warning(
+                "refused Slack request from %s: %s (%d)",
+                environ.get("REMOTE_ADDR", "?"),
+                outcome.reason,
+                outcome.status,
+            )
+            return _json(start_response, outcome.status, {"error": outcome.error})
+        verified = dict(environ)
+        # The guard has consumed the input; Bolt reads CONTENT_LENGTH bytes from wsgi.input.
+        verified["wsgi.input"] = io.BytesIO(outcome.body)
+        verified["CONTENT_LENGTH"] = str(len(outcome.body))
+        try:
+            return self.bolt(verified, start_response)
+        except Exception:
+            # Only a malformed (yet correctly signed) body gets here: Slack never sends one.
+            log.exception("malformed Slack request")
+            return _json(start_response, 400, {"error": "malformed request"})
 
     def health(self) -> tuple[int, dict[str, Any]]:
         report: dict[str, Any] = {}
@@ -67,19 +105,15 @@ class WebApp:
         return (200 if healthy else 503), report
 
 
-def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
+def _json(
+    start_response: StartResponse,
+    status: int,
+    body: dict[str, Any],
+    extra_headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
     data = json.dumps(body).encode()
-    reason = {
-        200: "OK",
-        400: "Bad Request",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        503: "Service Unavailable",
-    }
-    start_response(
-        f"{status} {reason.get(status, '')}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],
-    )
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers + (extra_headers or []))
     return [data]
 
 
@@ -87,6 +121,7 @@ def make_server(
     wsgi_app: WebApp, *, host: str, port: int, threads: int = 8, **adjustments: Any
 ) -> Any:
     """A waitress server; `.effective_port` tells the port when 0 was asked for."""
+    adjustments.setdefault("max_request_body_size", SERVER_BODY_CAP)
     return create_server(
         wsgi_app,
         host=host,
