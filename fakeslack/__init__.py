@@ -4,7 +4,7 @@ Used by the tests and by the offline demo console; standard library only.
 """
 
 from fakeslack.modal_state import values_for
-from fakeslack.records import Call, Posted, ViewRecord
+from fakeslack.records import Call, Posted, Upload, ViewRecord
 from fakeslack.sender import SentResponse, SlackSender
 from fakeslack.server import FakeSlack
 from fakeslack.signing import slack_signature
@@ -15,6 +15,7 @@ __all__ = [
     "Posted",
     "SentResponse",
     "SlackSender",
+    "Upload",
     "ViewRecord",
     "slack_signature",
     "values_for",
