@@ -3,8 +3,11 @@
 Used by the tests and by the offline demo console; standard library only.
 """
 
-from fakeslack.sender import SentResponse, SlackSender, slack_signature, values_for
-from fakeslack.server import Call, FakeSlack, Posted, ViewRecord
+from fakeslack.modal_state import values_for
+from fakeslack.records import Call, Posted, Upload, ViewRecord
+from fakeslack.sender import SentResponse, SlackSender
+from fakeslack.server import FakeSlack
+from fakeslack.signing import slack_signature
 
 __all__ = [
     "Call",
@@ -12,6 +15,7 @@ __all__ = [
     "Posted",
     "SentResponse",
     "SlackSender",
+    "Upload",
     "ViewRecord",
     "slack_signature",
     "values_for",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import email.message
 import email.parser
 import email.policy
 import json
@@ -10,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 # Form-encoded callers send these as JSON strings; JSON callers send them as objects.
-JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata", "user_auth_blocks"})
+JSON_FIELDS = frozenset({"blocks", "attachments", "view", "metadata", "user_auth_blocks", "files"})
 
 
 def parse_api_body(content_type: str, body: bytes, query: str = "") -> dict[str, Any]:
@@ -34,11 +35,29 @@ def parse_api_body(content_type: str, body: bytes, query: str = "") -> dict[str,
     return _decode_json_fields({k: v for k, v in args.items() if v is not None})
 
 
-def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+def uploaded_bytes(content_type: str, body: bytes) -> bytes:
+    """The file in a post to an upload URL: Slack takes raw bytes or a multipart form.
+
+    slack-sdk posts the raw bytes, and urllib labels them form-encoded: only multipart is
+    unwrapped (its first file part), everything else is the file as sent.
+    """
+    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+        return body
+    for part in _multipart_message(content_type, body).iter_parts():
+        if part.get_filename():
+            raw = part.get_payload(decode=True)
+            return raw if isinstance(raw, bytes) else b""
+    return b""
+
+
+def _multipart_message(content_type: str, body: bytes) -> email.message.EmailMessage:
     head = f"Content-Type: {content_type}\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    return email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
     fields: dict[str, Any] = {}
-    for part in message.iter_parts():
+    for part in _multipart_message(content_type, body).iter_parts():
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Self, TypeVar
 
-from fakeslack.records import Call, Posted, ViewRecord
+from fakeslack.records import Call, Posted, Upload, ViewRecord
 from fakeslack.state import FakeSlackState, conversation
 
 T = TypeVar("T")
@@ -37,6 +37,12 @@ class Observing(FakeSlackState):
         """Views opened, updated, pushed or published, oldest first."""
         with self._cond:
             return list(self._views)
+
+    @property
+    def uploads(self) -> list[Upload]:
+        """Files shared with files.completeUploadExternal, with their bytes, oldest first."""
+        with self._cond:
+            return list(self._uploads)
 
     def view(self, view_id: str) -> dict[str, Any] | None:
         """The current state of a view by id (after updates)."""

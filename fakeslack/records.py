@@ -81,3 +81,37 @@ class ResponseUrl:
     user: str | None
     message_ts: str | None
     uses: int = 0
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot shared with files.completeUploadExternal, bytes as they arrived.
+
+    ``channels`` are where it was shared (empty: a private file); ``ts`` is the message that
+    shows it in the first of them.
+    """
+
+    id: str
+    filename: str
+    title: str
+    content: bytes
+    channels: tuple[str, ...]
+    thread_ts: str | None
+    initial_comment: str | None
+    ts: str | None
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+
+    @property
+    def channel(self) -> str | None:
+        return self.channels[0] if self.channels else None
+
+
+@dataclass
+class PendingUpload:
+    """A file id from files.getUploadURLExternal, waiting for its bytes and its completion."""
+
+    filename: str
+    alt_txt: str | None
+    snippet_type: str | None
+    content: bytes | None = None

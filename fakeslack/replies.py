@@ -18,6 +18,8 @@ class Reply:
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
     json_body: dict[str, Any] | None = None
+    # Seconds to hold the answer back (a slow fault): the work is done, the client may give up.
+    delay: float = 0.0
 
     @classmethod
     def of_json(cls, data: dict[str, Any], status: int = 200, **headers: str) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fakeslack.faults import fault_reply, take_fault
+from fakeslack.checks import truthy
 from fakeslack.records import RESPONSE_URL_MAX_USES, Posted, ResponseUrl
 from fakeslack.replies import Reply
 from fakeslack.state import FakeSlackState, block_list, conversation
@@ -14,9 +14,7 @@ class ResponseUrls(FakeSlackState):
     """Serving the response URLs that ``FakeSlack.new_response_url`` hands out (lock held)."""
 
     def _serve_response_locked(self, key: str, args: dict[str, Any]) -> tuple[Reply, list[Posted]]:
-        fault = take_fault(self._faults, "response_url", args)
-        if fault is not None:
-            return fault_reply(fault, json_errors=False), []
+        """A post to a response URL; faults were applied by the caller."""
         target = self._response_urls.get(key)
         if target is None:
             return Reply.of_text(404, "no_such_response_url"), []
@@ -34,10 +32,10 @@ class ResponseUrls(FakeSlackState):
         original = None
         if target.channel and target.message_ts:
             original = (conversation(target.channel)[0], target.message_ts)
-        if original is not None and _truthy(args.get("delete_original")):
+        if original is not None and truthy(args.get("delete_original")):
             self._messages.pop(original, None)
             ts = original[1]
-        elif original is not None and _truthy(args.get("replace_original")):
+        elif original is not None and truthy(args.get("replace_original")):
             stored = self._messages.get(original)
             if stored is not None:
                 stored["text"] = args.get("text", "")
@@ -53,7 +51,3 @@ class ResponseUrls(FakeSlackState):
             blocks=block_list(args.get("blocks")),
             raw=args,
         )
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))

@@ -18,54 +18,26 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from fakeslack.decoding import JSON_FIELDS, bearer_token, parse_api_body, parse_response_body
-from fakeslack.faults import Fault, fault_reply, take_fault
+from fakeslack.decoding import parse_api_body, parse_response_body, uploaded_bytes
+from fakeslack.faults import Fault, serve_with_faults
+from fakeslack.file_uploads import FILE_METHODS, FileUploads
+from fakeslack.history import HISTORY_METHODS, History
+from fakeslack.http_server import FakeSlackHTTPServer
 from fakeslack.observing import Observing
-from fakeslack.records import (
-    APP_ID,
-    BOT_ID,
-    MAX_BODY_BYTES,
-    MAX_MESSAGE_BLOCKS,
-    MAX_TEXT_CHARS,
-    MAX_VIEW_BLOCKS,
-    RESPONSE_URL_MAX_USES,
-    TEAM_DOMAIN,
-    TS_EPOCH,
-    Call,
-    Posted,
-    ResponseUrl,
-    ViewRecord,
-)
+from fakeslack.records import Call, Posted, ResponseUrl
 from fakeslack.replies import Outcome, Reply, SlackError
 from fakeslack.response_urls import ResponseUrls
-from fakeslack.web_api import API_METHODS, WebApi
+from fakeslack.usergroups import USERGROUP_METHODS, Usergroups
+from fakeslack.web_api import WEB_API_METHODS, WebApi
 
-__all__ = ["Call", "FakeSlack", "Posted", "ViewRecord"]
-# Defined in this module before it was split up; re-exported so existing imports keep working.
-__all__ += [
-    "APP_ID",
-    "BOT_ID",
-    "JSON_FIELDS",
-    "MAX_BODY_BYTES",
-    "MAX_MESSAGE_BLOCKS",
-    "MAX_TEXT_CHARS",
-    "MAX_VIEW_BLOCKS",
-    "RESPONSE_URL_MAX_USES",
-    "TEAM_DOMAIN",
-    "TS_EPOCH",
-    "Outcome",
-    "SlackError",
-    "bearer_token",
-    "parse_api_body",
-]
+__all__ = ["FakeSlack"]
 
 log = logging.getLogger(__name__)
 
 
-class FakeSlack(WebApi, ResponseUrls, Observing):
+class FakeSlack(WebApi, FileUploads, History, Usergroups, ResponseUrls, Observing):
     """A fake Slack Web API on ``http://127.0.0.1:<random port>/``, served on a daemon thread.
 
     Use ``with FakeSlack() as slack:`` or ``start()``/``stop()``. Point clients at ``api_url``.
@@ -74,7 +46,7 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
     """
 
     # Set by start() and cleared by stop(); None while stopped.
-    _server: _Server | None = None
+    _server: FakeSlackHTTPServer | None = None
     _thread: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -83,7 +55,8 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
         """Bind 127.0.0.1 port 0 and serve on a daemon thread. Idempotent."""
         if self._server is not None:
             return self
-        self._server = _Server(self)
+        self._released.clear()
+        self._server = FakeSlackHTTPServer(self)
         # A short poll interval keeps stop() fast; shutdown waits for the poll to notice.
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -95,11 +68,12 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket. Idempotent."""
+        """Stop serving and close the socket. Idempotent. Answers held back go out now."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is None:
             return
+        self._released.set()
         server.shutdown()
         server.server_close()
         if thread is not None:
@@ -160,32 +134,45 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
     def fail(
         self,
         method: str,
+        error: str | None = None,
         *,
         status: int = 200,
-        error: str | None = None,
         retry_after: int | None = None,
         times: int | None = 1,
         when: Callable[[dict[str, Any]], bool] | None = None,
+        delay: float = 0.0,
     ) -> None:
         """Make the next ``times`` calls to ``method`` fail (``times=None``: until cleared).
 
-        ``method`` is a Web API method name, or "response_url" for posts to response URLs.
+        ``method`` is a Web API method name, ``"*"`` for every Web API method (app-wide errors
+        like ``fail("*", "token_revoked", times=None)``), or "response_url" / "upload_url" for
+        posts to the URLs the fake hands out. ``error`` is Slack's code, answered with HTTP 200
+        (``missing_scope`` also names the scope needed); ``status`` 429 or 5xx fail at the HTTP
+        level instead.
+
+        ``delay`` holds the answer back that many seconds. Alone (no error, status 200) the call
+        goes through, is recorded and posts, and only the answer is late: a client with a
+        shorter timeout gives up although Slack did the work.
+
         ``when(args)`` narrows which calls fail; it runs under the fake's lock, so it must be
         quick and must not call the fake. Faults apply in the order they were added.
         """
-        if status == 200 and not error:
-            raise ValueError("a status-200 fault needs an error code, e.g. 'channel_not_found'")
+        if status == 200 and not error and delay <= 0:
+            raise ValueError("a status-200 fault needs an error code (e.g. 'channel_not_found')")
+        if delay < 0:
+            raise ValueError("delay must not be negative")
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for 'until clear_faults()')")
         with self._cond:
-            self._faults.append(Fault(method, status, error, retry_after, times, when))
+            self._faults.append(Fault(method, status, error, retry_after, times, when, delay))
 
     def clear_faults(self) -> None:
         with self._cond:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget calls, posts, messages, views and faults; keep users and socket_url."""
+        """Forget calls, posts, messages, views, uploads and faults; keep users, user groups
+        and socket_url."""
         with self._cond:
             self._reset_state()
             self._version += 1
@@ -200,6 +187,7 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
         try:
             reply, posts = self._serve_api(method, content_type, body, query, token)
             self._announce(posts)
+            self._hold_back(reply)
             return reply
         finally:
             self._end_request()
@@ -218,20 +206,21 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
         token = token or args.pop("token", None)
         with self._cond:
             try:
-                reply, posts = self._dispatch_locked(method, args, token)
+                reply, posts = serve_with_faults(
+                    self._faults,
+                    method,
+                    args,
+                    lambda: self._run_method_locked(method, args, token),
+                    json_errors=True,
+                )
             except Exception as exc:  # a bug in the fake, or a fault's `when` raising
-                log.exception("FakeSlack failed on %s", method)
-                self.errors.append(exc)
-                reply, posts = Reply.of_text(500, f"FakeSlack internal error: {exc!r}"), []
+                reply, posts = self._internal_error(method, exc), []
             self._record_locked(Call(method, args, reply.json_body, reply.status, at, token), posts)
         return reply, posts
 
-    def _dispatch_locked(
+    def _run_method_locked(
         self, method: str, args: dict[str, Any], token: str | None
     ) -> tuple[Reply, list[Posted]]:
-        fault = take_fault(self._faults, method, args)
-        if fault is not None:
-            return fault_reply(fault, json_errors=True), []
         handler = API_METHODS.get(method)
         if handler is None:
             return Reply.of_json({"ok": False, "error": "unknown_method"}), []
@@ -245,6 +234,52 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
                 data["response_metadata"] = {"messages": err.messages}
         return Reply.of_json(data), posts
 
+    def _handle_response_url(self, key: str, content_type: str, body: bytes) -> Reply:
+        args = parse_response_body(content_type, body)
+        return self._handle_url_post(
+            "response_url", args, lambda: self._serve_response_locked(key, args)
+        )
+
+    def _handle_upload(self, file_id: str, content_type: str, body: bytes) -> Reply:
+        content = uploaded_bytes(content_type, body)
+        # What the call records: the bytes themselves are in `uploads` once completed.
+        args: dict[str, Any] = {"file_id": file_id, "length": len(content)}
+        return self._handle_url_post(
+            "upload_url", args, lambda: self._receive_upload_locked(file_id, content)
+        )
+
+    def _handle_url_post(
+        self,
+        method: str,
+        args: dict[str, Any],
+        serve_locked: Callable[[], tuple[Reply, list[Posted]]],
+    ) -> Reply:
+        """A post to a URL the fake handed out: served and recorded like a Web API call.
+
+        These URLs answer in plain text, errors included, as Slack's do.
+        """
+        self._begin_request()
+        try:
+            at = time.monotonic()
+            with self._cond:
+                try:
+                    reply, posts = serve_with_faults(
+                        self._faults, method, args, serve_locked, json_errors=False
+                    )
+                except Exception as exc:  # a bug in the fake, or a fault's `when` raising
+                    reply, posts = self._internal_error(method, exc), []
+                self._record_locked(Call(method, args, reply.json_body, reply.status, at), posts)
+            self._announce(posts)
+            self._hold_back(reply)
+            return reply
+        finally:
+            self._end_request()
+
+    def _internal_error(self, method: str, exc: Exception) -> Reply:
+        log.exception("FakeSlack failed on %s", method)
+        self.errors.append(exc)
+        return Reply.of_text(500, f"FakeSlack internal error: {exc!r}")
+
     def _announce(self, posts: list[Posted]) -> None:
         hook = self.on_post
         if hook is None:
@@ -255,82 +290,17 @@ class FakeSlack(WebApi, ResponseUrls, Observing):
             except Exception:  # a broken printer must not turn into a Slack error for the bot
                 log.exception("FakeSlack.on_post hook failed")
 
-    def _handle_response_url(self, key: str, content_type: str, body: bytes) -> Reply:
-        self._begin_request()
-        try:
-            at = time.monotonic()
-            args = parse_response_body(content_type, body)
-            with self._cond:
-                try:
-                    reply, posts = self._serve_response_locked(key, args)
-                except Exception as exc:  # a bug in the fake, or a fault's `when` raising
-                    log.exception("FakeSlack failed on response_url")
-                    self.errors.append(exc)
-                    reply, posts = Reply.of_text(500, f"FakeSlack internal error: {exc!r}"), []
-                self._record_locked(
-                    Call("response_url", args, reply.json_body, reply.status, at), posts
-                )
-            self._announce(posts)
-            return reply
-        finally:
-            self._end_request()
+    def _hold_back(self, reply: Reply) -> None:
+        """Sleep out a slow fault, outside the lock and still counted in flight, so wait_idle
+        waits for the answer too. stop() cuts the wait short."""
+        if reply.delay > 0:
+            self._released.wait(reply.delay)
 
 
-# --------------------------------------------------------------------------------------------
-# HTTP plumbing
-
-
-class _Server(ThreadingHTTPServer):
-    # Bursts of concurrent requests overflow the default backlog of 5 and then wait for the
-    # kernel's 1-second SYN retry; 128 keeps latency flat.
-    request_queue_size = 128
-    daemon_threads = True
-
-    def __init__(self, fake: FakeSlack) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that hang up mid-request are normal in tests; keep stderr clean.
-        log.debug("FakeSlack connection error from %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "FakeSlack/1.0"
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("FakeSlack %s", format % args)
-
-    def _serve(self) -> None:
-        fake = self.server.fake
-        path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._send(Reply.of_text(413, "request_too_large"))
-            return
-        body = self.rfile.read(length) if length else b""
-        content_type = self.headers.get("Content-Type", "")
-        if path.startswith("/api/"):
-            token = bearer_token(self.headers.get("Authorization"))
-            reply = fake._handle_api(path[len("/api/") :], content_type, body, query, token)
-        elif path.startswith("/response/"):
-            reply = fake._handle_response_url(path[len("/response/") :], content_type, body)
-        else:
-            reply = Reply.of_text(404, "not_found")
-        self._send(reply)
-
-    def _send(self, reply: Reply) -> None:
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
+# Slack's method names -> handlers; each takes the fake, the arguments and the token.
+API_METHODS: dict[str, Callable[[FakeSlack, dict[str, Any], str], Outcome]] = {
+    **WEB_API_METHODS,
+    **FILE_METHODS,
+    **HISTORY_METHODS,
+    **USERGROUP_METHODS,
+}

@@ -21,8 +21,10 @@ from fakeslack.records import (
     MAX_VIEW_BLOCKS,
     TS_EPOCH,
     Call,
+    PendingUpload,
     Posted,
     ResponseUrl,
+    Upload,
     ViewRecord,
 )
 from fakeslack.replies import SlackError
@@ -75,7 +77,11 @@ class FakeSlackState:
         self._version = 0  # bumped on every request start and end, for waiters
         self._inflight = 0
         self._last_activity = time.monotonic()
+        # Set-up like users: kept by reset().
         self._users: dict[str, dict[str, Any]] = {}
+        self._usergroups: dict[str, list[str]] = {}
+        # Set when the fake stops, so answers a slow fault holds back go out at once.
+        self._released = threading.Event()
         self._ids = itertools.count(1)
         self._reset_state()
 
@@ -89,7 +95,14 @@ class FakeSlackState:
         self._used_triggers: set[str] = set()
         self._faults: list[Fault] = []
         self._response_urls: dict[str, ResponseUrl] = {}
+        self._uploads: list[Upload] = []
+        self._pending_uploads: dict[str, PendingUpload] = {}
         self._ts_seq = 0
+
+    @property
+    def url(self) -> str:
+        """Where the fake is served (``FakeSlack`` knows once started); upload URLs point here."""
+        raise NotImplementedError
 
     # ---- request bookkeeping (called from the HTTP handler threads) ------------------------
 

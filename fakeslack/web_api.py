@@ -1,7 +1,8 @@
 """The Web API methods the fake implements: auth, chat, views, users, conversations, apps.
 
 Each handler runs with the fake's lock held, returns an ``Outcome`` and raises ``SlackError``
-for ``{"ok": false}``. ``API_METHODS`` maps Slack's method names to them.
+for ``{"ok": false}``. ``WEB_API_METHODS`` maps Slack's method names to them; files,
+history and user groups live in their own modules.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from fakeslack.records import (
-    MAX_MESSAGE_BLOCKS,
-    MAX_TEXT_CHARS,
-    TEAM_DOMAIN,
-    Posted,
-    ViewRecord,
+from fakeslack.checks import (
+    check_blocks,
+    check_metadata,
+    check_text_and_blocks,
+    require,
+    require_view_type,
 )
+from fakeslack.records import TEAM_DOMAIN, Posted, ViewRecord
 from fakeslack.replies import Outcome, SlackError
 from fakeslack.state import FakeSlackState, block_list, conversation
 
@@ -40,7 +42,8 @@ class WebApi(FakeSlackState):
         channel_arg = args.get("channel")
         if not channel_arg:
             raise SlackError("channel_not_found")
-        blocks = _check_text_and_blocks(args)
+        blocks = check_text_and_blocks(args)
+        check_metadata(args)
         channel, kind, user = conversation(str(channel_arg))
         ts = self._next_ts_locked()
         message = self._new_message_locked(args, ts)
@@ -52,8 +55,8 @@ class WebApi(FakeSlackState):
         ]
 
     def _api_chat_post_ephemeral(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "channel", "user")
-        blocks = _check_text_and_blocks(args)
+        require(args, "channel", "user")
+        blocks = check_text_and_blocks(args)
         channel = conversation(str(args["channel"]))[0]
         ts = self._next_ts_locked()
         posted = Posted(
@@ -69,13 +72,14 @@ class WebApi(FakeSlackState):
         return {"ok": True, "message_ts": ts}, [posted]
 
     def _api_chat_update(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "channel", "ts")
+        require(args, "channel", "ts")
         channel, _, user = conversation(str(args["channel"]))
         ts = str(args["ts"])
         message = self._messages.get((channel, ts))
         if message is None:
             raise SlackError("message_not_found")
-        _check_blocks(args)
+        check_blocks(args)
+        check_metadata(args)
         # Slack keeps the old blocks/attachments when the update omits them; [] removes them.
         for key in ("text", "blocks", "attachments", "metadata"):
             if key in args:
@@ -101,7 +105,7 @@ class WebApi(FakeSlackState):
         return data, [posted]
 
     def _api_chat_get_permalink(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "channel", "message_ts")
+        require(args, "channel", "message_ts")
         channel = conversation(str(args["channel"]))[0]
         stamp = str(args["message_ts"]).replace(".", "")
         link = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{stamp}"
@@ -115,8 +119,8 @@ class WebApi(FakeSlackState):
 
     def _open_modal_locked(self, method: str, args: dict[str, Any]) -> Outcome:
         """views.open and views.push: a modal shown on a one-use trigger id."""
-        _require(args, "trigger_id", "view")
-        _require_view_type(args["view"], "modal")
+        require(args, "trigger_id", "view")
+        require_view_type(args["view"], "modal")
         self._consume_trigger_locked(str(args["trigger_id"]))
         stored = self._store_view_locked(args["view"])
         self._views.append(
@@ -125,7 +129,7 @@ class WebApi(FakeSlackState):
         return {"ok": True, "view": copy.deepcopy(stored)}, []
 
     def _api_views_update(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "view")
+        require(args, "view")
         current = self._find_view_locked(args.get("view_id"), args.get("external_id"))
         if args.get("hash") and args["hash"] != current["hash"]:
             raise SlackError("hash_conflict")
@@ -148,8 +152,8 @@ class WebApi(FakeSlackState):
         return found
 
     def _api_views_publish(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "user_id", "view")
-        _require_view_type(args["view"], "home")
+        require(args, "user_id", "view")
+        require_view_type(args["view"], "home")
         user_id = str(args["user_id"])
         existing_id = self._home_view_ids.get(user_id)
         existing = self._current_views.get(existing_id) if existing_id else None
@@ -163,11 +167,11 @@ class WebApi(FakeSlackState):
         return {"ok": True, "view": copy.deepcopy(stored)}, []
 
     def _api_users_info(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "user")
+        require(args, "user")
         return {"ok": True, "user": copy.deepcopy(self._user_locked(str(args["user"])))}, []
 
     def _api_conversations_info(self, args: dict[str, Any], token: str) -> Outcome:
-        _require(args, "channel")
+        require(args, "channel")
         channel, kind, user = conversation(str(args["channel"]))
         info: dict[str, Any] = {
             "id": channel,
@@ -202,7 +206,7 @@ class WebApi(FakeSlackState):
         return {"ok": True, "url": self.socket_url}, []
 
 
-API_METHODS: dict[str, Callable[[WebApi, dict[str, Any], str], Outcome]] = {
+WEB_API_METHODS: dict[str, Callable[[WebApi, dict[str, Any], str], Outcome]] = {
     "auth.test": WebApi._api_auth_test,
     "chat.postMessage": WebApi._api_chat_post_message,
     "chat.postEphemeral": WebApi._api_chat_post_ephemeral,
@@ -217,42 +221,3 @@ API_METHODS: dict[str, Callable[[WebApi, dict[str, Any], str], Outcome]] = {
     "conversations.open": WebApi._api_conversations_open,
     "apps.connections.open": WebApi._api_apps_connections_open,
 }
-
-
-def _check_text_and_blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks = _check_blocks(args)
-    if not args.get("text") and not blocks and not args.get("attachments"):
-        raise SlackError("no_text")
-    if len(str(args.get("text", ""))) > MAX_TEXT_CHARS:
-        raise SlackError("msg_too_long")
-    return blocks
-
-
-def _require_view_type(view: Any, expected: str) -> None:
-    if isinstance(view, str):
-        raise SlackError("invalid_arguments", "[ERROR] view is not valid JSON")
-    if not isinstance(view, dict) or view.get("type") != expected:
-        raise SlackError("invalid_arguments", f"[ERROR] view type must be {expected!r}")
-
-
-def _check_blocks(args: dict[str, Any], limit: int = MAX_MESSAGE_BLOCKS) -> list[dict[str, Any]]:
-    blocks = args.get("blocks")
-    if blocks is None:
-        return []
-    if isinstance(blocks, str):
-        raise SlackError("invalid_blocks_format")
-    well_formed = isinstance(blocks, list) and all(
-        isinstance(b, dict) and b.get("type") for b in blocks
-    )
-    if not well_formed:
-        raise SlackError("invalid_blocks", "[ERROR] every block must be an object with a type")
-    if len(blocks) > limit:
-        raise SlackError("invalid_blocks", f"[ERROR] no more than {limit} items allowed")
-    return blocks
-
-
-def _require(args: dict[str, Any], *names: str) -> None:
-    missing = [n for n in names if not args.get(n)]
-    if missing:
-        messages = (f"[ERROR] missing required field: {n}" for n in missing)
-        raise SlackError("invalid_arguments", *messages)
