@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
 from bot.domain.refs import parse_ref
-from bot.domain.timetext import ACCEPTED_FORMS, UnreadableTime, parse_when
+from bot.domain.timetext import ACCEPTED_FORMS, UnreadableTime, take_time
 
 MAX_NOTE = 1000
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -47,18 +47,13 @@ def parse_returned(args: list[str], *, now: datetime, tz: ZoneInfo) -> ReturnReq
 
 
 def _longest_time(words: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[datetime, int]:
-    """The time may be one or two words (`14:30`, `24/11 14:30`): try the longer first."""
-    errors: list[UserError] = []
-    for size in (2, 1):
-        if len(words) < size:
-            continue
-        try:
-            return parse_when(" ".join(words[:size]), now=now, tz=tz), size
-        except UserError as exc:
-            errors.append(exc)
-    # A form that was recognised but impossible (31/02) says more than "couldn't read".
-    specific = [e for e in errors if not isinstance(e, UnreadableTime)]
-    raise specific[0] if specific else errors[-1]
+    """The time may be several words (`25/10 01:30 GMT`): take_time reads the longest."""
+    when, used = take_time(words, now=now, tz=tz)
+    if when is None:
+        raise UnreadableTime(
+            f"I couldn't read the time `{words[0][:40]}`. Use {ACCEPTED_FORMS} (UK time)."
+        )
+    return when, used
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def test_forged_unsigned_and_stale_requests_get_401(bot: Bot) -> None:
         ("returned M-1 at teatime", "I couldn't read the time `teatime`"),
         ("returned M-1 at 31/02 10:00", "is not a real date"),
         ("returned M-1 at 25:99", "is not a real time of day"),
-        ("returned M-1 at 24/11 11:59 wrong", "return time is in the future"),
+        ("returned M-1 at 24/11 11:59 wrong", "is 59 minutes in the future"),
         ("returned M-1 at 24/11 08:00", "before the child was last seen"),
         ("returned M-1 at 29/03/2026 01:30", "did not happen in UK time"),
         ("show", "Which episode?"),

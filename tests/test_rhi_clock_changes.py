@@ -16,8 +16,10 @@ def sweep_at(bot: Bot, when: datetime) -> None:
 def test_return_at_0130_when_clocks_go_back_is_due_72_real_hours_later(bot_at) -> None:
     bot = bot_at(datetime(2026, 10, 25, 3, 0, tzinfo=UTC))
     bot.log_episode(last_seen_at=datetime(2026, 10, 24, 20, 0, tzinfo=UTC))
-    # 01:30 happens twice on 25/10/2026; the first (BST) is 00:30 UTC.
-    reply = bot.slash("returned M-1 at 25/10/2026 01:30")
+    # 01:30 happens twice on 25/10/2026: refused unless BST or GMT says which.
+    assert "happened twice" in bot.slash("returned M-1 at 25/10/2026 01:30").text
+    # The first (BST) is 00:30 UTC.
+    reply = bot.slash("returned M-1 at 25/10/2026 01:30 BST")
     assert "returned at Sun 25/10/2026 01:30" in reply.text
     # 72 real hours later is 00:30 GMT on the 28th: the wall clock shows 71 hours.
     assert "due by *Wed 28/10/2026 00:30*" in reply.text

@@ -56,7 +56,7 @@ def _all_rhis(bot: Bot) -> list[ReturnInterview]:
         ("rhi M-1", "What about M-1?"),
         ("rhi M-1 dance", "I don't know `dance`"),
         ("rhi M-1 done 24/11 09:00", "before the child returned"),
-        ("rhi M-1 done 25/11 09:00", "in the future"),
+        ("rhi M-1 done 25/11/2026 09:00", "in the future"),
         ("rhi M-1 done by", "`by` needs the organisation"),
         ("rhi M-1 done yesterday-ish", "I couldn't read the time"),
         ("rhi M-1 assign", "Assign to whom?"),
