@@ -8,15 +8,19 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from importlib.metadata import entry_points
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.app import build_app, build_client, build_services
+from bot.scheduler import start_scheduler
+from bot.services.container import Services
 from bot.settings import Settings, SettingsError, load_settings
-
-if TYPE_CHECKING:  # imported lazily below: `missing-bot --help` stays fast
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from slack_bolt import App
-
-    from bot.services.container import Services
+from bot.web import WebApp, make_server, run_until_closed
+from storage.db import make_engine
+from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger("missing_bot")
 
@@ -32,9 +36,6 @@ def _configure_logging(level: str) -> None:
 
 
 def cmd_migrate(settings: Settings) -> int:
-    from storage.db import make_engine
-    from storage.migrate import current_revision, upgrade
-
     engine = make_engine(settings.database_url)
     upgrade(engine)
     print(f"database at revision {current_revision(engine)}")
@@ -42,8 +43,6 @@ def cmd_migrate(settings: Settings) -> int:
 
 
 def cmd_sweep(settings: Settings) -> int:
-    from bot.app import build_client, build_services
-
     settings.require("slack_bot_token", "control_room_channel")
     services = build_services(settings, client=build_client(settings))
     result = services.sweeper.run_once()
@@ -54,9 +53,6 @@ def cmd_sweep(settings: Settings) -> int:
 
 def _start(settings: Settings) -> tuple[Services, App, BackgroundScheduler]:
     """What serve and socket share: migrated database, services, Bolt app, ticking scheduler."""
-    from bot.app import build_app, build_client, build_services
-    from bot.scheduler import start_scheduler
-
     client = build_client(settings)
     services = build_services(settings, client=client)
     app = build_app(settings, services, client=client)
@@ -65,8 +61,6 @@ def _start(settings: Settings) -> tuple[Services, App, BackgroundScheduler]:
 
 
 def cmd_serve(settings: Settings) -> int:
-    from bot.web import WebApp, make_server, run_until_closed
-
     settings.require("slack_bot_token", "slack_signing_secret", "control_room_channel")
     services, app, scheduler = _start(settings)
     server = make_server(
@@ -83,8 +77,6 @@ def cmd_serve(settings: Settings) -> int:
 
 
 def cmd_socket(settings: Settings) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     settings.require("slack_bot_token", "slack_app_token", "control_room_channel")
     services, app, scheduler = _start(settings)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
@@ -100,9 +92,15 @@ def cmd_socket(settings: Settings) -> int:
 
 
 def cmd_demo(settings: Settings) -> int:
-    from demo.console import run_demo
-
-    return run_demo(settings)
+    # The demo ships with `pip install .` but not in the production image, and the product
+    # never imports it: it plugs in through an entry point (see pyproject.toml).
+    found = entry_points(group="missing_bot.commands", name="demo")
+    try:
+        run_demo = next(iter(found)).load()
+    except (StopIteration, ImportError):
+        print("missing-bot: the offline demo is not installed here", file=sys.stderr)
+        return 2
+    return int(run_demo(settings))
 
 
 def _stop_on_signals(stop: object) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import text
 from waitress.server import create_server
 
 from bot.request_guard import MAX_BODY_BYTES, Refused, SlackRequestGuard
@@ -86,8 +85,7 @@ class WebApp:
         report: dict[str, Any] = {}
         healthy = True
         try:
-            with self.services.db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            self.services.db.ping()
             report["database"] = "ok"
         except Exception as exc:  # the check itself must never fail the request
             healthy = False
