@@ -25,6 +25,7 @@ from bot.domain.rhi import ReminderPolicy
 from bot.services.container import Services
 from bot.services.episodes import EpisodeConfig, EpisodeService
 from bot.services.outbox import Outbox
+from bot.services.ports import Notifier
 from bot.services.reminders import ReminderPlanner
 from bot.services.rhi import RhiService
 from bot.services.sweep import Sweeper
@@ -64,7 +65,9 @@ def build_services(
     db: Database | None = None,
     instance_id: str | None = None,
     migrate: bool = True,
+    notifier: Notifier | None = None,
 ) -> Services:
+    """Every service, wired. `notifier` replaces the Slack one (service-level tests)."""
     clock = clock or SystemClock()
     db = db or Database.from_url(settings.database_url)
     if migrate:
@@ -75,7 +78,7 @@ def build_services(
         db=db,
         clock=clock,
         renderer=SlackRenderer(tz),
-        notifier=SlackNotifier(client),
+        notifier=notifier or SlackNotifier(client),
         instance_id=instance_id,
         safeguarding_channel=settings.safeguarding_channel,
         tz=tz,

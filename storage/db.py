@@ -125,6 +125,8 @@ class Database:
             try:
                 yield session
             finally:
+                # Rows read stay readable afterwards, as after a commit (expire_on_commit off).
+                session.expunge_all()
                 session.rollback()
 
     def ping(self) -> None:

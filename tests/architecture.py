@@ -119,9 +119,9 @@ def _check(imp: Import) -> Iterator[str]:
     top = imp.imported.split(".")[0]
     if imp.module.split(".")[0] in PRODUCT and top in NOT_IN_PRODUCT:
         yield f"{where} (the product never imports the demo, the fake Slack or tests)"
-    if imp.in_function and not imp.type_checking and top in OURS:
-        if imp.module.split(".")[0] in PRODUCT:
-            yield f"{where} inside a function (a hidden import dodges the layering)"
+    hidden = imp.in_function and not imp.type_checking and top in OURS
+    if hidden and imp.module.split(".")[0] in PRODUCT:
+        yield f"{where} inside a function (a hidden import dodges the layering)"
     if any(_within(imp.module, k) for k in KNOWS_EVERYTHING):
         return
     for layer, forbidden, why in FORBIDDEN:
@@ -131,9 +131,9 @@ def _check(imp: Import) -> Iterator[str]:
             continue
         if any(_within(imp.imported, f) for f in forbidden):
             yield f"{where} ({why})"
-    if _within(imp.module, "bot.domain") and top not in OURS:
-        if top not in sys.stdlib_module_names and top not in DOMAIN_THIRD_PARTY:
-            yield f"{where} (the domain uses only the standard library and dateutil)"
+    outside = top not in OURS and top not in sys.stdlib_module_names
+    if _within(imp.module, "bot.domain") and outside and top not in DOMAIN_THIRD_PARTY:
+        yield f"{where} (the domain uses only the standard library and dateutil)"
 
 
 def package_graph(root: Path) -> dict[str, set[str]]:
@@ -146,7 +146,7 @@ def package_graph(root: Path) -> dict[str, set[str]]:
         return parts[0]
 
     graph: dict[str, set[str]] = {}
-    for module, path in modules(root, PRODUCT + ("demo", "fakeslack")):
+    for module, path in modules(root, (*PRODUCT, "demo", "fakeslack")):
         for imp in imports_of(module, path):
             if imp.imported.split(".")[0] in OURS and unit(imp.imported) != unit(module):
                 graph.setdefault(unit(module), set()).add(unit(imp.imported))

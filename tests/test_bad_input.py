@@ -164,6 +164,7 @@ def test_database_unreachable_says_nothing_was_saved(bot: Bot) -> None:
     unreachable = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     bot.services.db.engine = unreachable
     bot.services.db._sessions.configure(bind=unreachable)
+    bot.services.db._read_sessions.configure(bind=unreachable.execution_options(readonly=True))
     response = bot.submit_form(view)
     assert response.json and "nothing was saved" in response.json["errors"]["child_name"]
     reply = bot.slash("returned M-1")

@@ -1,0 +1,59 @@
+"""A notifier that records what the outbox sends instead of calling Slack: for service tests."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.services.ports import DeliveryError, Sent
+
+
+@dataclass(frozen=True)
+class Recorded:
+    target: str
+    thread_ts: str | None
+    payload: dict[str, Any]
+    key: str
+    ts: str
+
+    @property
+    def text(self) -> str:
+        return str(self.payload.get("text") or "")
+
+
+@dataclass
+class RecordingNotifier:
+    """Posts land in `sent`; `fail_next(...)` makes the next sends raise a DeliveryError."""
+
+    sent: list[Recorded] = field(default_factory=list)
+    updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    _failures: list[DeliveryError] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def fail_next(self, error: DeliveryError, times: int = 1) -> None:
+        with self._lock:
+            self._failures.extend([error] * times)
+
+    def send(
+        self, *, target: str, thread_ts: str | None, payload: dict[str, Any], key: str
+    ) -> Sent:
+        with self._lock:
+            if self._failures:
+                raise self._failures.pop(0)
+            ts = f"1700000000.{next(self._ts):06d}"
+            self.sent.append(Recorded(target, thread_ts, payload, key, ts))
+        channel = f"D{target}" if target.startswith("U") else target
+        return Sent(channel=channel, ts=ts)
+
+    def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self.updates.append((channel, ts, payload))
+
+    def to(self, target: str) -> list[Recorded]:
+        return [r for r in self.sent if r.target == target]
+
+    def keys_sent(self) -> list[str]:
+        return [r.key for r in self.sent]
