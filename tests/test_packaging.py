@@ -57,3 +57,30 @@ def test_installed_package_carries_migrations(tmp_path: Path) -> None:
         text=True,
     )
     assert where.stdout.startswith(str(target))
+
+    # The offline demo comes with `pip install .` and runs from the installed package.
+    demo = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        env={**env, "DEMO_DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3"},
+        input=":quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert "Nothing is sent to Slack" in demo.stdout
+
+
+def test_the_image_copies_only_what_production_runs() -> None:
+    """The Dockerfile's COPY lines name the product's packages, never the demo or the fake."""
+    copies = [
+        line.split()[1:-1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY") and "--from" not in line
+    ]
+    copied = {name.rstrip("/") for sources in copies for name in sources}
+    assert {"bot", "handlers", "storage"} <= copied
+    assert not copied & {"demo", "fakeslack", "bench", "tests", "."}
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {"demo", "fakeslack", "tests"} <= set(ignored)

@@ -1,0 +1,100 @@
+"""Migrations: they build exactly the models' schema, and carry data across on both databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from storage.db import make_engine
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.models import Base
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL tests not run")
+    name = f"missing_bot_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_head_builds_exactly_the_models(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        engine.dispose()
+
+
+def test_0002_keeps_queued_messages_and_renames_the_outbox(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO children (id, full_name, name_key, date_of_birth, created_at) "
+                    "VALUES (1, 'Jane Smith', 'jane smith', :dob, :now)"
+                ),
+                {"dob": date(2012, 3, 4), "now": NOW},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO episodes (id, child_id, status, last_seen_at, last_seen_place, "
+                    "risk_level, looked_after, risk_factors, description, reported_by, "
+                    "officer_id, logged_by, created_at) VALUES (1, 1, 'missing', :now, 'x', "
+                    "'high', false, '[]', '', '', 'U1', 'U1', :now)"
+                ),
+                {"now": NOW},
+            )
+            for key, status in (("episode:1:post", "pending"), ("old:sent", "sent")):
+                conn.execute(
+                    text(
+                        "INSERT INTO deliveries (key, kind, target, episode_id, in_thread, "
+                        "payload, status, attempts, not_before, created_at) VALUES (:key, "
+                        "'episode_posted', 'C1', 1, false, :payload, :status, 0, :now, :now)"
+                    ),
+                    {"key": key, "payload": '{"ref": "M-1"}', "status": status, "now": NOW},
+                )
+        upgrade(engine)
+        names = set(inspect(engine).get_table_names())
+        assert "outbox" in names and "deliveries" not in names
+        with engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT key, payload FROM outbox")).all())
+        pending = rows["episode:1:post"]
+        pending = pending if isinstance(pending, dict) else json.loads(pending)
+        assert pending["text"] == "New missing episode logged: M-1."
+        assert pending["blocks"][0]["text"]["text"] == pending["text"]
+        sent = rows["old:sent"]
+        assert "text" not in (sent if isinstance(sent, dict) else json.loads(sent))
+        indexes = {i["name"] for i in inspect(engine).get_indexes("outbox")}
+        assert {"ix_outbox_channel_ts", "ix_outbox_status_not_before"} <= indexes
+    finally:
+        engine.dispose()
