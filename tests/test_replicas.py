@@ -270,7 +270,7 @@ def _message_id(call: Call) -> tuple[str, str, bool, str | None]:
     return str(call.response["channel"]), refs[0], text.startswith("Escalation"), thread
 
 
-def _deliveries(db: Database) -> list[OutboxMessage]:
+def _outbox_rows(db: Database) -> list[OutboxMessage]:
     with db.transaction() as session:
         return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
@@ -294,7 +294,7 @@ def test_three_serve_processes_send_each_reminder_once(
 
     db = Database.from_url(url)
     try:
-        before = _deliveries(db)
+        before = _outbox_rows(db)
         # 7 control-room posts, 7 private confirmations and 7 "returned" thread replies, all
         # delivered by the harness.
         assert len(before) == 3 * len(RETURNED_HOURS_AGO)
@@ -350,8 +350,8 @@ def test_three_serve_processes_send_each_reminder_once(
         # Nobody was reminded about M-6 or M-7 (returned an hour ago).
         assert not fake_slack.dms_to("UOFFICER6") and not fake_slack.dms_to("UOFFICER7")
 
-        # The ledger agrees: one row per owed key, every row sent once, each with its own ts.
-        after = _deliveries(db)
+        # The outbox agrees: one row per owed key, every row sent once, each with its own ts.
+        after = _outbox_rows(db)
         rows = {d.key: d for d in after if d.key.startswith("rhi:")}
         assert sorted(rows) == sorted(e.key for e in expected)
         assert len(after) == len(before) + len(expected)
@@ -374,7 +374,7 @@ def test_three_serve_processes_send_each_reminder_once(
             assert fourth.stop() == 0
         assert len(_passes(db)) == 4
         assert len(new_posts()) == len(expected)
-        assert [(d.key, d.status, d.ts) for d in _deliveries(db)] == [
+        assert [(d.key, d.status, d.ts) for d in _outbox_rows(db)] == [
             (d.key, d.status, d.ts) for d in after
         ]
     finally:

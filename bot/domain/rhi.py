@@ -2,7 +2,7 @@
 
 The scheduler asks `owed_reminder` on every pass. It answers with the single latest reminder
 whose time has come, so a bot that was stopped for days sends one current reminder, not the
-backlog; the ledger's unique key makes each occurrence go out once.
+backlog; the outbox's unique key makes each occurrence go out once.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class ReminderPolicy:
 
 @dataclass(frozen=True)
 class Reminder:
-    """One occurrence of a reminder: `name` is unique per interview and goes into the ledger key."""
+    """One occurrence of a reminder: `name` is unique per interview and goes into the outbox key."""
 
     name: str  # "due_soon", "due_now", "overdue_1", "overdue_2", ...
     at: datetime

@@ -29,6 +29,6 @@ class Services:
         return self.settings.tz
 
     def close(self) -> None:
-        """Let queued deliveries finish, then release the database."""
+        """Let queued outbox messages go out, then release the database."""
         self.outbox.close(wait=True)
         self.db.dispose()
