@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.clock import Clock, SystemClock
 from bot.domain.rhi import ReminderPolicy
+from bot.services.access import AccessPolicy, AccessService
 from bot.services.container import Services
 from bot.services.episodes import EpisodeConfig, EpisodeService
 from bot.services.outbox import Outbox
@@ -31,6 +32,7 @@ from bot.services.rhi import RhiService
 from bot.services.sweep import Sweeper
 from bot.settings import Settings
 from handlers import register
+from handlers.directory import SlackDirectory
 from handlers.notifier import SlackNotifier
 from handlers.renderer import SlackRenderer
 from storage.db import Database
@@ -66,8 +68,10 @@ def build_services(
     instance_id: str | None = None,
     migrate: bool = True,
     notifier: Notifier | None = None,
+    team_id: str | None = None,
 ) -> Services:
-    """Every service, wired. `notifier` replaces the Slack one (service-level tests)."""
+    """Every service, wired. `notifier` replaces the Slack one (service-level tests); `team_id`
+    is the workspace the bot serves (from auth.test), when SLACK_TEAM_ID does not say."""
     clock = clock or SystemClock()
     db = db or Database.from_url(settings.database_url)
     if migrate:
@@ -84,6 +88,15 @@ def build_services(
         tz=tz,
         claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
         channel_pace=settings.slack_channel_pace_seconds,
+    )
+    access = AccessService(
+        db=db,
+        clock=clock,
+        policy=AccessPolicy(
+            admins=settings.admins,
+            usergroups=settings.usergroup_roles,
+            team_id=settings.slack_team_id or team_id,
+        ),
     )
     planner = ReminderPlanner(
         db=db,
@@ -107,6 +120,7 @@ def build_services(
             db=db,
             clock=clock,
             outbox=outbox,
+            access=access,
             config=EpisodeConfig(
                 control_room_channel=settings.control_room_channel,
                 tz=tz,
@@ -118,12 +132,20 @@ def build_services(
             db=db,
             clock=clock,
             outbox=outbox,
+            access=access,
             control_room_channel=settings.control_room_channel,
             tz=tz,
         ),
+        access=access,
         outbox=outbox,
         sweeper=Sweeper(
-            db=db, clock=clock, planner=planner, outbox=outbox, instance_id=instance_id
+            db=db,
+            clock=clock,
+            planner=planner,
+            outbox=outbox,
+            access=access,
+            directory=SlackDirectory(client),
+            instance_id=instance_id,
         ),
     )
 

@@ -13,13 +13,17 @@ from importlib.metadata import entry_points
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import make_url
 
 from bot.app import build_app, build_client, build_services
+from bot.domain.errors import StorageUnavailable
 from bot.scheduler import start_scheduler
 from bot.services.container import Services
 from bot.settings import Settings, SettingsError, load_settings
 from bot.web import WebApp, make_server, run_until_closed
-from storage.db import make_engine
+from storage.db import Database
 from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger("missing_bot")
@@ -36,9 +40,12 @@ def _configure_logging(level: str) -> None:
 
 
 def cmd_migrate(settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    print(f"database at revision {current_revision(engine)}")
+    db = _check_database(settings)
+    try:
+        upgrade(db.engine)
+        print(f"database at revision {current_revision(db.engine)}")
+    finally:
+        db.dispose()
     return 0
 
 
@@ -51,17 +58,54 @@ def cmd_sweep(settings: Settings) -> int:
     return 0
 
 
+class CannotStart(Exception):
+    """Something outside the bot stops it starting (Slack, the database): one line, exit 3."""
+
+
+def _check_slack(settings: Settings, client: WebClient) -> str:
+    """The workspace id, once Slack has accepted the token."""
+    try:
+        return str(client.auth_test()["team_id"])
+    except SlackApiError as exc:
+        error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+        raise CannotStart(
+            f"Slack refused the token in SLACK_BOT_TOKEN ({error or exc.response.status_code})"
+        ) from exc
+    except Exception as exc:
+        raise CannotStart(
+            f"Slack could not be reached at SLACK_API_URL {settings.slack_api_url} "
+            f"({type(exc).__name__})"
+        ) from exc
+
+
+def _check_database(settings: Settings) -> Database:
+    db = Database.from_url(settings.database_url)
+    try:
+        db.ping()
+    except Exception as exc:
+        db.dispose()
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise CannotStart(
+            f"the database in DATABASE_URL ({where}) does not answer ({type(exc).__name__})"
+        ) from exc
+    return db
+
+
 def _start(settings: Settings) -> tuple[Services, App, BackgroundScheduler]:
     """What serve and socket share: migrated database, services, Bolt app, ticking scheduler."""
     client = build_client(settings)
-    services = build_services(settings, client=client)
+    team_id = _check_slack(settings, client)
+    db = _check_database(settings)
+    services = build_services(settings, client=client, db=db, team_id=team_id)
     app = build_app(settings, services, client=client)
     scheduler = start_scheduler(services.sweeper, tick_seconds=settings.tick_seconds)
     return services, app, scheduler
 
 
 def cmd_serve(settings: Settings) -> int:
-    settings.require("slack_bot_token", "slack_signing_secret", "control_room_channel")
+    settings.require(
+        "slack_bot_token", "slack_signing_secret", "control_room_channel", "admin_user_ids"
+    )
     services, app, scheduler = _start(settings)
     server = make_server(
         WebApp(app, services, scheduler_expected=True), host="0.0.0.0", port=settings.port
@@ -77,7 +121,7 @@ def cmd_serve(settings: Settings) -> int:
 
 
 def cmd_socket(settings: Settings) -> int:
-    settings.require("slack_bot_token", "slack_app_token", "control_room_channel")
+    settings.require("slack_bot_token", "slack_app_token", "control_room_channel", "admin_user_ids")
     services, app, scheduler = _start(settings)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     stop = threading.Event()
@@ -130,14 +174,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"missing-bot: {exc}", file=sys.stderr)
+        _say(exc.problems)
         return 2
     _configure_logging(settings.log_level)
     try:
         return COMMANDS[args.command][0](settings)
     except SettingsError as exc:
-        print(f"missing-bot: {exc}", file=sys.stderr)
+        _say(exc.problems)
         return 2
+    except (CannotStart, StorageUnavailable) as exc:
+        # The traceback goes to the log at debug level; the operator gets one line.
+        log.debug("cannot start", exc_info=exc)
+        _say([f"cannot start: {exc}"])
+        return 3
+
+
+def _say(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"missing-bot: {problem}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.access import Role, parse_role
+
 DEFAULT_DATABASE_URL = "sqlite:///./data/missing-bot.sqlite3"
 
 
 class SettingsError(Exception):
-    """A setting is missing or malformed; the message is one line naming it."""
+    """Settings are missing or malformed: one line per problem, each naming its setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 class Settings(BaseSettings):
@@ -42,6 +49,11 @@ class Settings(BaseSettings):
     repeat_missing_threshold: int = Field(default=3, ge=2)
     repeat_missing_window_days: int = Field(default=30, ge=1)
     log_level: str = "INFO"
+    # Access: admins can grant every other role; roles may also follow Slack user groups.
+    admin_user_ids: str = ""
+    role_usergroups: str = ""
+    # The workspace the bot serves; learnt from auth.test when empty.
+    slack_team_id: str = ""
     # The offline demo's own database: never DATABASE_URL, so synthetic children cannot land in
     # a real database and messages a real bot owes are never "sent" to the fake Slack.
     demo_database_url: str = "sqlite:///./data/demo.sqlite3"
@@ -69,6 +81,18 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
         return value
 
+    @field_validator("admin_user_ids")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        parse_user_ids(value)
+        return value
+
+    @field_validator("role_usergroups")
+    @classmethod
+    def _usergroups(cls, value: str) -> str:
+        parse_role_usergroups(value)
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
@@ -83,13 +107,56 @@ class Settings(BaseSettings):
     def quiet_window(self) -> tuple[time, time] | None:
         return parse_quiet_hours(self.quiet_hours)
 
+    @property
+    def admins(self) -> frozenset[str]:
+        return parse_user_ids(self.admin_user_ids)
+
+    @property
+    def usergroup_roles(self) -> dict[str, Role]:
+        return parse_role_usergroups(self.role_usergroups)
+
     def require(self, *names: str) -> None:
-        """Stop with one clear line when a setting this mode needs is empty."""
-        for name in names:
-            if not getattr(self, name):
-                raise SettingsError(
-                    f"setting {name.upper()} is required for this command but not set"
-                )
+        """Stop, naming every setting this mode needs that is empty (one line each)."""
+        missing = [
+            f"setting {name.upper()} is required for this command but not set"
+            for name in names
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise SettingsError(missing)
+
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
+
+
+def parse_user_ids(value: str) -> frozenset[str]:
+    """`U123, U456` -> {"U123", "U456"}; Slack user ids only."""
+    ids = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+    bad = [i for i in ids if not _USER_ID.match(i)]
+    if bad:
+        raise ValueError(f"{bad[0][:30]!r} is not a Slack user id (like U0123ABCD)")
+    return frozenset(ids)
+
+
+def parse_role_usergroups(value: str) -> dict[str, Role]:
+    """`control_room=S123,safeguarding=S456` -> {"S123": control_room, "S456": safeguarding}."""
+    mapping: dict[str, Role] = {}
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        role_text, _, group = part.partition("=")
+        try:
+            role = parse_role(role_text)
+        except ValueError:
+            raise ValueError(
+                f"unknown role {role_text.strip()[:30]!r}: use control_room, safeguarding or admin"
+            ) from None
+        group = group.strip()
+        if not _GROUP_ID.match(group):
+            raise ValueError(f"{group[:30]!r} is not a Slack user group id (like S0123ABCD)")
+        mapping[group] = role
+    return mapping
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time] | None:
@@ -111,6 +178,8 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "setting"
-        raise SettingsError(f"setting {name} is invalid: {first['msg']}") from None
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "setting"
+            problems.append(f"setting {name} is invalid: {error['msg']}")
+        raise SettingsError(problems) from None

@@ -53,6 +53,9 @@ def demo_settings(settings: Settings, api_url: str) -> Settings:
             "database_url": demo_database_url(settings),
             # The fake Slack has no rate limit to keep to.
             "slack_channel_pace_seconds": 0,
+            # You are the demo's admin: every command and button is yours to try.
+            "admin_user_ids": DEMO_USER,
+            "role_usergroups": "",
         }
     )
 

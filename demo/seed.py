@@ -23,8 +23,10 @@ from sqlalchemy import func, select
 
 from bot.app import build_services
 from bot.clock import FakeClock
+from bot.domain.access import Role
 from bot.domain.episode import NewEpisode
 from bot.domain.states import EpisodeStatus, RhiStatus
+from bot.services.access import Caller
 from bot.services.container import Services
 from demo.runtime import DEMO_USER, OFFICERS
 from storage.models import Episode
@@ -168,6 +170,9 @@ def seed_if_empty(services: Services, client: WebClient) -> SeedResult:
         migrate=False,
         instance_id="demo-seed",
     )
+    # The fictional officers work in the control room: the demo's admin (you) grants it.
+    for officer in OFFICERS:
+        past.access.grant(Caller(DEMO_USER), user_id=officer, role=Role.CONTROL_ROOM)
     for at, step in sorted(_steps(now, services.tz), key=lambda step: step[0]):
         clock.set(at)
         step(past)
@@ -220,7 +225,7 @@ def _steps(now: datetime, tz: ZoneInfo) -> list[Step]:
 
 def _log_step(new: NewEpisode, box: dict[str, int]) -> Callable[[Services], None]:
     def run(services: Services) -> None:
-        box["id"] = services.episodes.log(new, actor=new.officer_id).card.episode_id
+        box["id"] = services.episodes.log(new, Caller(new.officer_id)).card.episode_id
 
     return run
 
@@ -229,7 +234,7 @@ def _return_step(
     box: dict[str, int], returned: datetime, actor: str, note: str
 ) -> Callable[[Services], None]:
     def run(services: Services) -> None:
-        services.episodes.record_return(box["id"], actor=actor, returned_at=returned, note=note)
+        services.episodes.record_return(box["id"], Caller(actor), returned_at=returned, note=note)
 
     return run
 
@@ -263,7 +268,7 @@ def _rhi_steps(
         services.rhi.set_status(
             box["id"],
             status,
-            actor=child.officer,
+            Caller(child.officer),
             when=at if status is RhiStatus.COMPLETED else None,
             organisation=organisation,
             reason=reason,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.domain.access import Role, parse_role
 from bot.domain.errors import UserError
 from bot.domain.refs import parse_ref
 from bot.domain.timetext import ACCEPTED_FORMS, UnreadableTime, take_time
@@ -138,3 +139,34 @@ def _hours(rest: list[str]) -> float:
     if not hours > 0 or hours != hours:  # also refuses NaN
         raise UserError("Snooze needs a positive number of hours, e.g. `snooze 4`.")
     return hours
+
+
+@dataclass(frozen=True)
+class AdminRequest:
+    action: str  # grant, revoke, roles
+    user_id: str = ""
+    role: Role | None = None
+
+
+ADMIN_USAGE = (
+    "Use `/missing admin grant @someone <role>`, `/missing admin revoke @someone <role>` or "
+    "`/missing admin roles`. Roles: `control_room`, `safeguarding`, `admin`."
+)
+
+
+def parse_admin(args: list[str]) -> AdminRequest:
+    if not args:
+        raise UserError(ADMIN_USAGE)
+    action, rest = args[0].lower(), args[1:]
+    if action in ("roles", "list"):
+        return AdminRequest("roles")
+    if action not in ("grant", "revoke"):
+        raise UserError(f"I don't know `admin {action[:20]}`. {ADMIN_USAGE}")
+    match = _MENTION.match(rest[0]) if rest else None
+    if not match or len(rest) != 2:
+        raise UserError(f"`{action}` needs one person and one role. {ADMIN_USAGE}")
+    try:
+        role = parse_role(rest[1])
+    except ValueError:
+        raise UserError(f"`{rest[1][:30]}` is not a role. {ADMIN_USAGE}") from None
+    return AdminRequest(action, match[1], role)

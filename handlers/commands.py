@@ -14,14 +14,17 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
+from bot.domain.access import Action
 from bot.domain.errors import UserError
 from bot.domain.refs import parse_ref
 from bot.domain.states import RhiStatus
 from bot.domain.timetext import fmt_local
+from bot.services.access import Caller
 from bot.services.container import Services
 from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
-from handlers.command_text import parse_returned, parse_rhi, split_command
+from handlers.callers import command_caller
+from handlers.command_text import parse_admin, parse_returned, parse_rhi, split_command
 from handlers.errors import answer_for, log_error, report
 from handlers.escape import esc
 
@@ -35,15 +38,12 @@ def missing(
 ) -> None:
     text = command.get("text")
     sub, args = split_command(text if isinstance(text, str) else "")
-    user = command.get("user_id")
-    if sub == "new" and isinstance(user, str):
+    if sub == "new":
         ack()
-        _open_form(args, command, client, respond)
+        _open_form(args, command, client, respond, services)
         return
     try:
-        if not isinstance(user, str) or not user:
-            raise UserError("That request did not say who sent it; nothing was done.")
-        answer = _answer(sub, args, user, services)
+        answer = _answer(sub, args, command_caller(command), services)
     except Exception as error:
         log_error(error, what=f"/missing {sub}")
         answer = private.text_message(answer_for(error))
@@ -51,9 +51,15 @@ def missing(
 
 
 def _open_form(
-    args: list[str], command: dict[str, Any], client: WebClient, respond: Respond
+    args: list[str],
+    command: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    services: Services,
 ) -> None:
     try:
+        # Refuse before the form is filled in, not after.
+        services.access.check(command_caller(command), Action.LOG)
         client.views_open(
             trigger_id=command["trigger_id"],
             view=new_episode_view(
@@ -66,19 +72,19 @@ def _open_form(
         report(error, respond, what="/missing new")
 
 
-def _answer(sub: str, args: list[str], user: str, services: Services) -> Answer:
+def _answer(sub: str, args: list[str], caller: Caller, services: Services) -> Answer:
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
         intro = "" if sub in ("", "help") else f"I don't know `/missing {esc(sub[:30])}`."
         return private.help_message(intro)
-    return handler(args, user, services)
+    return handler(args, caller, services)
 
 
-def _returned(args: list[str], user: str, services: Services) -> Answer:
+def _returned(args: list[str], caller: Caller, services: Services) -> Answer:
     now, tz = services.clock.now(), services.tz
     request = parse_returned(args, now=now, tz=tz)
     result = services.episodes.record_return(
-        request.episode_id, actor=user, returned_at=request.returned_at, note=request.note
+        request.episode_id, caller, returned_at=request.returned_at, note=request.note
     )
     if result.already:
         return private.text_message(
@@ -92,22 +98,22 @@ def _returned(args: list[str], user: str, services: Services) -> Answer:
     )
 
 
-def _reopen(args: list[str], user: str, services: Services) -> Answer:
+def _reopen(args: list[str], caller: Caller, services: Services) -> Answer:
     if not args:
         raise UserError("Which episode? `/missing reopen M-42 <reason>`.")
-    result = services.episodes.reopen(parse_ref(args[0]), actor=user, reason=" ".join(args[1:]))
+    result = services.episodes.reopen(parse_ref(args[0]), caller, reason=" ".join(args[1:]))
     return private.text_message(f"{result.ref} is open again: the child is recorded as missing.")
 
 
-def _show(args: list[str], user: str, services: Services) -> Answer:
+def _show(args: list[str], caller: Caller, services: Services) -> Answer:
     if len(args) != 1:
         raise UserError("Which episode? `/missing show M-42`.")
-    detail = services.episodes.show(parse_ref(args[0]), actor=user)
+    detail = services.episodes.show(parse_ref(args[0]), caller)
     return private.episode_detail(detail, now=services.clock.now(), tz=services.tz)
 
 
-def _list(args: list[str], user: str, services: Services) -> Answer:
-    listing = services.episodes.list_open(actor=user)
+def _list(args: list[str], caller: Caller, services: Services) -> Answer:
+    listing = services.episodes.list_open(caller)
     return private.open_list(listing, now=services.clock.now(), tz=services.tz)
 
 
@@ -119,18 +125,18 @@ RHI_OUTCOMES = {
 }
 
 
-def _rhi(args: list[str], user: str, services: Services) -> Answer:
+def _rhi(args: list[str], caller: Caller, services: Services) -> Answer:
     now, tz = services.clock.now(), services.tz
     request = parse_rhi(args, now=now, tz=tz)
     if request.action == "list":
-        return private.rhi_list(services.rhi.list_for(user, actor=user), now=now, tz=tz)
+        return private.rhi_list(services.rhi.list_for(caller), now=now, tz=tz)
     if request.action == "assign":
-        rhi = services.rhi.assign(request.episode_id, to=request.user_id, actor=user)
+        rhi = services.rhi.assign(request.episode_id, caller, to=request.user_id)
         return private.text_message(
             f"<@{rhi.assignee_id}> now chases the return home interview for {rhi.ref}."
         )
     if request.action == "snooze":
-        rhi = services.rhi.snooze(request.episode_id, hours=request.hours, actor=user)
+        rhi = services.rhi.snooze(request.episode_id, caller, hours=request.hours)
         assert rhi.snoozed_until is not None
         capped = " (the most before it falls due)" if rhi.snoozed_until == rhi.due_at else ""
         return private.text_message(
@@ -141,7 +147,7 @@ def _rhi(args: list[str], user: str, services: Services) -> Answer:
     rhi = services.rhi.set_status(
         request.episode_id,
         status,
-        actor=user,
+        caller,
         when=request.when,
         organisation=request.organisation,
         reason=request.reason,
@@ -149,11 +155,34 @@ def _rhi(args: list[str], user: str, services: Services) -> Answer:
     return private.text_message(f"Return home interview for {rhi.ref}: {status.label}. Recorded.")
 
 
-SUBCOMMANDS: dict[str, Callable[[list[str], str, Services], Answer]] = {
+def _admin(args: list[str], caller: Caller, services: Services) -> Answer:
+    request = parse_admin(args)
+    access = services.access
+    if request.action == "roles":
+        return private.roles_list(access.grants(caller))
+    assert request.role is not None
+    who, role = f"<@{request.user_id}>", request.role.label
+    if request.action == "grant":
+        new = access.grant(caller, user_id=request.user_id, role=request.role)
+        done = (
+            f"{who} now has the *{role}* role." if new else f"{who} already had the *{role}* role."
+        )
+        return private.text_message(done)
+    gone = access.revoke(caller, user_id=request.user_id, role=request.role)
+    if gone:
+        return private.text_message(f"{who} no longer has the *{role}* role (granted here).")
+    return private.text_message(
+        f"{who} had no *{role}* role granted here; roles from ADMIN_USER_IDS or Slack user "
+        "groups are changed there. Nothing was changed."
+    )
+
+
+SUBCOMMANDS: dict[str, Callable[[list[str], Caller, Services], Answer]] = {
     "returned": _returned,
     "return": _returned,
     "reopen": _reopen,
     "show": _show,
     "list": _list,
     "rhi": _rhi,
+    "admin": _admin,
 }

@@ -15,6 +15,7 @@ from bot.domain.episode import NewEpisode
 from bot.domain.errors import StorageUnavailable, UserError
 from bot.services.container import Services
 from handlers.blocks.new_episode_modal import YES, new_episode_view
+from handlers.callers import view_caller
 from handlers.errors import STORAGE_DOWN, UNEXPECTED
 
 log = logging.getLogger(__name__)
@@ -75,25 +76,24 @@ def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Servi
 
 
 def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
-    user = body["user"]["id"]
-    new, errors = read_form(view, user=user)
+    caller = view_caller(body, view, _metadata(view).get("channel_id"))
+    new, errors = read_form(view, user=caller.user_id)
     errors = {**services.episodes.validate(new), **errors}
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    channel_id = _metadata(view).get("channel_id")
     try:
-        services.episodes.log(new, actor=user, channel_id=channel_id)
+        services.episodes.log(new, caller)
     except StorageUnavailable:
         log.error("database unreachable while logging an episode")
         # Keep the form open with everything typed, so nothing is lost by trying again.
         ack(response_action="errors", errors={"child_name": STORAGE_DOWN[:150]})
         return
     except UserError as exc:
-        ack(response_action="errors", errors={exc.field or "child_name": exc.message})
+        ack(response_action="errors", errors={exc.field or "child_name": exc.message[:150]})
         return
-    # Saved: the form closes. The channel post and the private confirmation go out from the
-    # outbox, off this thread.
+    # Saved (or this very form was already saved): the form closes. The channel post and the
+    # private confirmation go out from the outbox, off this thread.
     ack()
 
 

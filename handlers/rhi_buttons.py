@@ -21,6 +21,7 @@ from bot.domain.states import RhiStatus
 from bot.services.container import Services
 from bot.services.messages import MessageRef
 from handlers.blocks import rhi_messages
+from handlers.callers import action_caller, view_caller
 from handlers.errors import answer_for, log_error, report
 
 log = logging.getLogger(__name__)
@@ -70,23 +71,21 @@ def clicked(
 def _act(
     body: dict[str, Any], action: dict[str, Any], client: WebClient, services: Services
 ) -> None:
-    user = body["user"]["id"]
+    caller = action_caller(body)
     rhi_id, episode_id = parse_ids(action.get("value"))
     action_id = action.get("action_id")
     message = _clicked_message(body)
     if action_id == rhi_messages.REASSIGN:
-        services.rhi.check_may_act(episode_id, rhi_id=rhi_id, actor=user)
+        services.rhi.check_may_act(episode_id, caller, rhi_id=rhi_id)
         client.views_open(
             trigger_id=body["trigger_id"],
             view=reassign_view(rhi_id=rhi_id, episode_id=episode_id, message=message),
         )
     elif action_id == rhi_messages.SNOOZE:
-        services.rhi.snooze(
-            episode_id, hours=SNOOZE_HOURS, actor=user, rhi_id=rhi_id, message=message
-        )
+        services.rhi.snooze(episode_id, caller, hours=SNOOZE_HOURS, rhi_id=rhi_id, message=message)
     else:
         status = RhiStatus.COMPLETED if action_id == rhi_messages.DONE else RhiStatus.DECLINED
-        services.rhi.set_status(episode_id, status, actor=user, rhi_id=rhi_id, message=message)
+        services.rhi.set_status(episode_id, status, caller, rhi_id=rhi_id, message=message)
 
 
 def reassign_view(*, rhi_id: int, episode_id: int, message: MessageRef | None) -> dict[str, Any]:
@@ -127,8 +126,9 @@ def submit_reassign(
 def _submit_reassign(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services
 ) -> None:
-    user = body["user"]["id"]
     meta = json.loads(view.get("private_metadata") or "{}")
+    if not isinstance(meta, dict):
+        raise UserError("That form is not one of mine; nothing was changed.")
     chosen = (view["state"]["values"].get("assignee", {}).get("assignee") or {}).get(
         "selected_user"
     )
@@ -138,8 +138,9 @@ def _submit_reassign(
     rhi_id, episode_id = parse_ids(meta.get("ids"))
     channel, ts = meta.get("channel"), meta.get("ts")
     message = MessageRef(channel, ts) if isinstance(channel, str) and isinstance(ts, str) else None
+    caller = view_caller(body, view, channel)
     try:
-        services.rhi.assign(episode_id, to=chosen, actor=user, rhi_id=rhi_id, message=message)
+        services.rhi.assign(episode_id, caller, to=chosen, rhi_id=rhi_id, message=message)
     except UserError as exc:
         ack(response_action="errors", errors={"assignee": exc.message[:150]})
         return

@@ -121,6 +121,8 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), index=True)
     child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"), index=True)
+    # Where the request came from (a Slack channel id), when it came from Slack.
+    channel: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -170,3 +172,44 @@ class SchedulerPass(Base):
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     passes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RoleGrant(Base):
+    """A role given to a person with `/missing admin grant` (admins also come from settings)."""
+
+    __tablename__ = "role_grants"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsergroupMember(Base):
+    """Slack user group membership, refreshed by the scheduler (ROLE_USERGROUPS)."""
+
+    __tablename__ = "usergroup_members"
+
+    usergroup_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class UsergroupRefresh(Base):
+    """When each user group's membership was last read from Slack: old lists are not trusted."""
+
+    __tablename__ = "usergroup_refreshes"
+
+    usergroup_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RequestKey(Base):
+    """A Slack request already acted on (a form's view id, a command's trigger id): a replay
+    or a resubmission finds its key here and changes nothing."""
+
+    __tablename__ = "request_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # What the first request made, e.g. the episode a form logged, to answer a resubmission.
+    result: Mapped[str | None] = mapped_column(String(40))

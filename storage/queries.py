@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from bot.domain.states import OPEN_RHI_STATUSES, DeliveryStatus, EpisodeStatus, MessageKind
@@ -139,3 +141,8 @@ def rhi_by_id(session: Session, rhi_id: int, *, for_update: bool = False) -> Ret
     if for_update:
         statement = statement.with_for_update()
     return session.scalar(statement)
+
+
+def upsert(session: Session) -> Any:
+    """The dialect's INSERT that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -35,6 +35,7 @@ def env_for(fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
         CONTROL_ROOM_CHANNEL="CCONTROL",
         SAFEGUARDING_CHANNEL="CSAFEGUARD",
         TICK_SECONDS="1",
+        ADMIN_USER_IDS="UCONTROL1",
     )
     env.update(extra)
     return env

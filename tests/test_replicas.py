@@ -84,6 +84,7 @@ def _bot_env(fake: FakeSlack, database_url: str, **extra: object) -> dict[str, s
         PORT="0",
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
+        ADMIN_USER_IDS="UCONTROL1",
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env

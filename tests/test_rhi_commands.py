@@ -94,6 +94,9 @@ def test_rhi_on_an_episode_not_returned_or_closed(bot: Bot) -> None:
 def test_assign_moves_the_reminders(bot: Bot) -> None:
     log_and_return(bot)
     reply = bot.slash("rhi M-1 assign <@U0SOCIAL|sam>")
+    assert "has no missing-bot role" in reply.text and rhi(bot).assignee_id == LOGGER
+    bot.grant("U0SOCIAL")
+    reply = bot.slash("rhi M-1 assign <@U0SOCIAL|sam>")
     assert "<@U0SOCIAL> now chases" in reply.text
     at(bot, 48)
     assert reminders(bot) == [] and reminders(bot, "U0SOCIAL") == ["RHI for M-1 due tomorrow 12:00"]
@@ -130,12 +133,16 @@ def test_button_clicked_by_someone_not_allowed(bot: Bot) -> None:
     mark = bot.fake.mark()
     bot.sender.click("rhi_declined", message=reminder_message(bot), user_id="U0STRANGER")
     answer = bot.fake.wait_for_posted(kind="response", since=mark)[0]
-    assert "Only <@UCONTROL1>" in answer.text and "nothing was changed" in answer.text
+    assert "You need the *safeguarding* role" in answer.text and "<@UCONTROL1>" in answer.text
+    assert "nothing was done" in answer.text
     assert rhi(bot).status == "pending"
+    (refusal,) = bot.audit("access.refused")
+    assert refusal.actor == "U0STRANGER" and refusal.detail["needed"] == "safeguarding"
 
 
 def test_snooze_and_reassign_buttons(bot: Bot) -> None:
     log_and_return(bot)
+    bot.grant("U0SOCIAL")
     at(bot, 48)
     bot.sender.click("rhi_snooze", message=reminder_message(bot), user_id=LOGGER)
     bot.fake.wait_for(lambda f: [p for p in f.posted if p.kind == "update"])

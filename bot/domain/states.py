@@ -88,6 +88,9 @@ class AuditAction(StrEnum):
     RHI_ASSIGNED = "rhi.assigned"
     RHI_SNOOZED = "rhi.snoozed"
     RHI_LISTED = "rhi.listed"
+    ACCESS_REFUSED = "access.refused"
+    ROLE_GRANTED = "role.granted"
+    ROLE_REVOKED = "role.revoked"
 
     @classmethod
     def for_rhi_status(cls, status: RhiStatus) -> AuditAction:

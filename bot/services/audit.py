@@ -20,6 +20,7 @@ def record(
     action: AuditAction,
     episode_id: int | None = None,
     child_id: int | None = None,
+    channel: str | None = None,
     **detail: Any,
 ) -> None:
     session.add(
@@ -29,6 +30,7 @@ def record(
             action=action.value,
             episode_id=episode_id,
             child_id=child_id,
+            channel=channel,
             detail=detail,
         )
     )

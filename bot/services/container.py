@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.services.access import AccessService
 from bot.services.episodes import EpisodeService
 from bot.services.outbox import Outbox
 from bot.services.rhi import RhiService
@@ -21,6 +22,7 @@ class Services:
     db: Database
     episodes: EpisodeService
     rhi: RhiService
+    access: AccessService
     outbox: Outbox
     sweeper: Sweeper
 

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain import episode as rules
 from bot.domain import rhi as rhi_rules
+from bot.domain.access import Action, allows
 from bot.domain.errors import NotFound, UserError
 from bot.domain.people import name_key
 from bot.domain.refs import format_ref
 from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus
 from bot.services import audit
+from bot.services.access import AccessService, Caller, Replayed
 from bot.services.cards import episode_card, rhi_view
 from bot.services.messages import (
     EpisodeConfirmed,
@@ -50,11 +52,18 @@ class EpisodeConfig:
 
 class EpisodeService:
     def __init__(
-        self, *, db: Database, clock: Clock, outbox: Outbox, config: EpisodeConfig
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        outbox: Outbox,
+        access: AccessService,
+        config: EpisodeConfig,
     ) -> None:
         self.db = db
         self.clock = clock
         self.outbox = outbox
+        self.access = access
         self.config = config
 
     # -- log -----------------------------------------------------------------------------
@@ -62,14 +71,31 @@ class EpisodeService:
     def validate(self, new: rules.NewEpisode) -> dict[str, str]:
         return new.validate(now=self.clock.now(), tz=self.config.tz)
 
-    def log(self, new: rules.NewEpisode, *, actor: str, channel_id: str | None = None) -> Logged:
+    def log(self, new: rules.NewEpisode, caller: Caller) -> Logged:
+        """Save a new episode. The same form submitted again (same view id) returns the
+        episode the first submission logged."""
         now = self.clock.now()
         errors = new.validate(now=now, tz=self.config.tz)
         if errors:
             field, message = next(iter(errors.items()))
             raise UserError(message, field=field)
         assert new.date_of_birth is not None and new.last_seen_at is not None
-        with self.db.transaction() as session:
+        try:
+            return self._log(new, caller, now)
+        except Replayed as replayed:
+            if replayed.result is None:
+                raise
+            return self._already_logged(int(replayed.result))
+
+    def _already_logged(self, episode_id: int) -> Logged:
+        with self.db.read() as session:
+            episode = self._get(session, episode_id)
+            return Logged(episode_card(episode, episode.child, tz=self.config.tz), already=True)
+
+    def _log(self, new: rules.NewEpisode, caller: Caller, now: datetime) -> Logged:
+        actor = caller.user_id
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            self.access.require(session, caller, Action.LOG)
             child = self._child_for(session, new, now, actor=actor)
             episode = Episode(
                 child=child,
@@ -99,10 +125,11 @@ class EpisodeService:
                 action=AuditAction.EPISODE_LOGGED,
                 episode_id=episode.id,
                 child_id=child.id,
+                channel=caller.channel_id,
                 risk=episode.risk_level,
                 officer=episode.officer_id,
-                channel=channel_id,
             )
+            self.access.record_result(session, caller, str(episode.id))
             ids = [
                 self.outbox.enqueue(
                     session,
@@ -159,11 +186,13 @@ class EpisodeService:
     # -- return --------------------------------------------------------------------------
 
     def record_return(
-        self, episode_id: int, *, actor: str, returned_at: datetime | None, note: str = ""
+        self, episode_id: int, caller: Caller, *, returned_at: datetime | None, note: str = ""
     ) -> Returned:
         now = self.clock.now()
+        actor = caller.user_id
         when = returned_at or now
-        with self.db.transaction() as session:
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            self.access.require(session, caller, Action.RETURN)
             episode = self._get(session, episode_id, for_update=True)
             ref = format_ref(episode.id)
             if episode.status == EpisodeStatus.RETURNED:
@@ -196,6 +225,7 @@ class EpisodeService:
                 action=AuditAction.EPISODE_RETURNED,
                 episode_id=episode.id,
                 child_id=episode.child_id,
+                channel=caller.channel_id,
                 returned_at=when.isoformat(),
                 rhi_due_at=due.isoformat(),
             )
@@ -210,12 +240,14 @@ class EpisodeService:
         self.outbox.deliver_soon(delivery)
         return Returned(ref, when, due, False)
 
-    def reopen(self, episode_id: int, *, actor: str, reason: str) -> Reopened:
+    def reopen(self, episode_id: int, caller: Caller, *, reason: str) -> Reopened:
         """Undo a return recorded in error: the child is missing again, the RHI is cancelled."""
         now = self.clock.now()
+        actor = caller.user_id
         if not reason.strip():
             raise UserError("Say why the episode is reopened: `/missing reopen M-42 <reason>`.")
-        with self.db.transaction() as session:
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            self.access.require(session, caller, Action.REOPEN)
             episode = self._get(session, episode_id, for_update=True)
             rules.check_transition(EpisodeStatus(episode.status), EpisodeStatus.MISSING)
             rhi = queries.open_rhi(session, episode_id=episode.id, for_update=True)
@@ -232,6 +264,7 @@ class EpisodeService:
                 action=AuditAction.EPISODE_REOPENED,
                 episode_id=episode.id,
                 child_id=episode.child_id,
+                channel=caller.channel_id,
                 reason=reason.strip(),
             )
             card = episode_card(episode, episode.child, tz=self.config.tz)
@@ -247,18 +280,25 @@ class EpisodeService:
 
     # -- read ----------------------------------------------------------------------------
 
-    def show(self, episode_id: int, *, actor: str) -> EpisodeDetail:
+    def show(self, episode_id: int, caller: Caller) -> EpisodeDetail:
+        """Full details, for the caller's eyes only; the history needs the safeguarding role."""
         now = self.clock.now()
-        with self.db.transaction() as session:
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            roles = self.access.require(session, caller, Action.SHOW)
             episode = self._get(session, episode_id)
-            history = queries.episode_history(session, episode_id=episode.id)
+            history = (
+                queries.episode_history(session, episode_id=episode.id)
+                if allows(roles, Action.HISTORY)
+                else None
+            )
             audit.record(
                 session,
                 at=now,
-                actor=actor,
+                actor=caller.user_id,
                 action=AuditAction.EPISODE_VIEWED,
                 episode_id=episode.id,
                 child_id=episode.child_id,
+                channel=caller.channel_id,
             )
             window = now - timedelta(days=self.config.repeat_window_days)
             counts = queries.child_episode_counts(session, child_id=episode.child_id, since=window)
@@ -277,15 +317,25 @@ class EpisodeService:
                 returned_at=episode.returned_at,
                 return_note=episode.return_note,
                 rhi=rhi_view(rhi) if rhi is not None else None,
-                history=tuple(HistoryEntry(e.at, e.actor, e.action) for e in history),
+                history=(
+                    tuple(HistoryEntry(e.at, e.actor, e.action) for e in history)
+                    if history is not None
+                    else None
+                ),
             )
 
-    def list_open(self, *, actor: str, limit: int = 40) -> OpenEpisodes:
+    def list_open(self, caller: Caller, *, limit: int = 40) -> OpenEpisodes:
         now = self.clock.now()
-        with self.db.transaction() as session:
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            self.access.require(session, caller, Action.LIST)
             episodes, total = queries.open_episodes(session, limit=limit)
             audit.record(
-                session, at=now, actor=actor, action=AuditAction.EPISODES_LISTED, count=total
+                session,
+                at=now,
+                actor=caller.user_id,
+                action=AuditAction.EPISODES_LISTED,
+                channel=caller.channel_id,
+                count=total,
             )
             cards = tuple(episode_card(e, e.child, tz=self.config.tz) for e in episodes)
         return OpenEpisodes(cards, total)

@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -126,11 +125,10 @@ class Outbox:
             "not_before": now,
             "created_at": now,
         }
-        insert = (
-            postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        )
         statement = (
-            insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            queries.upsert(session)(OutboxMessage)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["key"])
         ).returning(OutboxMessage.id)
         # Check the returned row, not rowcount: PostgreSQL reports -1 for this statement.
         return session.execute(statement).scalar_one_or_none()

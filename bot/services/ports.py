@@ -55,3 +55,9 @@ class Notifier(Protocol):
     ) -> Sent: ...
 
     def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None: ...
+
+
+class Directory(Protocol):
+    """Who is in a Slack user group (usergroups.users.list); raises on any failure."""
+
+    def usergroup_members(self, usergroup_id: str) -> list[str]: ...

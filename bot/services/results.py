@@ -69,12 +69,15 @@ class EpisodeDetail:
     returned_at: datetime | None
     return_note: str | None
     rhi: RhiView | None
-    history: tuple[HistoryEntry, ...]
+    # None when the caller's role does not show the history (it needs safeguarding).
+    history: tuple[HistoryEntry, ...] | None
 
 
 @dataclass(frozen=True)
 class Logged:
     card: EpisodeCard
+    # True when this was the same form submitted again: nothing new was logged.
+    already: bool = False
 
 
 @dataclass(frozen=True)

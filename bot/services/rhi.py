@@ -1,7 +1,7 @@
 """Return home interview use cases: record the outcome, reassign, snooze, list.
 
 Buttons and commands alike resolve to one interview and go through the same permission rule
-(`access.check_may_act_on_rhi`) before anything changes.
+(`AccessService.require_rhi`) before anything changes.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain import rhi as rules
+from bot.domain.access import Action
 from bot.domain.errors import NotFound, UserError
 from bot.domain.refs import format_ref
 from bot.domain.states import OPEN_RHI_STATUSES, AuditAction, EpisodeStatus, RhiStatus
-from bot.services import access, audit
+from bot.services import audit
+from bot.services.access import AccessService, Caller
 from bot.services.cards import episode_card, rhi_view
 from bot.services.messages import MessageRef, ReminderActed, RhiStatusChanged
 from bot.services.outbox import Outbox
@@ -33,17 +35,19 @@ class RhiService:
         db: Database,
         clock: Clock,
         outbox: Outbox,
+        access: AccessService,
         control_room_channel: str,
         tz: ZoneInfo,
     ) -> None:
         self.db = db
         self.clock = clock
         self.outbox = outbox
+        self.access = access
         self.control_room_channel = control_room_channel
         self.tz = tz
 
     def _open(
-        self, session: Session, episode_id: int, *, rhi_id: int | None, actor: str
+        self, session: Session, episode_id: int, *, rhi_id: int | None, caller: Caller
     ) -> ReturnInterview:
         """The open interview a command or button is about, locked, after the permission check.
 
@@ -77,8 +81,8 @@ class RhiService:
                     f"The return home interview for {ref} is already closed ({status})."
                 )
             rhi = found
-        access.check_may_act_on_rhi(
-            actor, assignee_id=rhi.assignee_id, officer_id=episode.officer_id, ref=ref
+        self.access.require_rhi(
+            session, caller, assignee_id=rhi.assignee_id, officer_id=episode.officer_id, ref=ref
         )
         return rhi
 
@@ -86,8 +90,8 @@ class RhiService:
         self,
         episode_id: int,
         status: RhiStatus,
+        caller: Caller,
         *,
-        actor: str,
         rhi_id: int | None = None,
         when: datetime | None = None,
         organisation: str = "",
@@ -95,8 +99,9 @@ class RhiService:
         message: MessageRef | None = None,
     ) -> RhiView:
         now = self.clock.now()
-        with self.db.transaction() as session:
-            rhi = self._open(session, episode_id, rhi_id=rhi_id, actor=actor)
+        actor = caller.user_id
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            rhi = self._open(session, episode_id, rhi_id=rhi_id, caller=caller)
             rules.check_transition(RhiStatus(rhi.status), status)
             if status is RhiStatus.COMPLETED:
                 done_at = when or now
@@ -120,6 +125,7 @@ class RhiService:
                 actor=actor,
                 action=AuditAction.for_rhi_status(status),
                 episode_id=episode_id,
+                channel=caller.channel_id,
                 rhi_id=rhi.id,
                 organisation=rhi.completed_by_org,
                 completed_at=rhi.completed_at.isoformat() if rhi.completed_at else None,
@@ -147,15 +153,21 @@ class RhiService:
     def assign(
         self,
         episode_id: int,
+        caller: Caller,
         *,
         to: str,
-        actor: str,
         rhi_id: int | None = None,
         message: MessageRef | None = None,
     ) -> RhiView:
         now = self.clock.now()
-        with self.db.transaction() as session:
-            rhi = self._open(session, episode_id, rhi_id=rhi_id, actor=actor)
+        actor = caller.user_id
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            rhi = self._open(session, episode_id, rhi_id=rhi_id, caller=caller)
+            if not self.access.roles_of(session, to):
+                raise UserError(
+                    f"<@{to}> has no missing-bot role, so could not see or act on it; nothing "
+                    "was changed. Ask an admin to grant them one first."
+                )
             previous = rhi.assignee_id
             rhi.assignee_id = to
             rhi.updated_at, rhi.updated_by = now, actor
@@ -165,6 +177,7 @@ class RhiService:
                 actor=actor,
                 action=AuditAction.RHI_ASSIGNED,
                 episode_id=episode_id,
+                channel=caller.channel_id,
                 rhi_id=rhi.id,
                 previous=previous,
                 to=to,
@@ -176,15 +189,16 @@ class RhiService:
     def snooze(
         self,
         episode_id: int,
+        caller: Caller,
         *,
         hours: float,
-        actor: str,
         rhi_id: int | None = None,
         message: MessageRef | None = None,
     ) -> RhiView:
         now = self.clock.now()
-        with self.db.transaction() as session:
-            rhi = self._open(session, episode_id, rhi_id=rhi_id, actor=actor)
+        actor = caller.user_id
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            rhi = self._open(session, episode_id, rhi_id=rhi_id, caller=caller)
             rhi.snoozed_until = rules.snooze_until(now=now, hours=hours, due=rhi.due_at)
             rhi.updated_at, rhi.updated_by = now, actor
             audit.record(
@@ -193,6 +207,7 @@ class RhiService:
                 actor=actor,
                 action=AuditAction.RHI_SNOOZED,
                 episode_id=episode_id,
+                channel=caller.channel_id,
                 rhi_id=rhi.id,
                 until=rhi.snoozed_until.isoformat(),
             )
@@ -205,17 +220,27 @@ class RhiService:
         if message is not None:
             self.outbox.edit_reminder_soon(message, rhi_id=rhi.rhi_id, acted=acted)
 
-    def check_may_act(self, episode_id: int, *, rhi_id: int, actor: str) -> RhiView:
-        """For a button that opens a form first (Reassign): refuse before the form opens."""
-        with self.db.read() as session:
-            return rhi_view(self._open(session, episode_id, rhi_id=rhi_id, actor=actor))
+    def check_may_act(self, episode_id: int, caller: Caller, *, rhi_id: int) -> RhiView:
+        """For a button that opens a form first (Reassign): refuse before the form opens.
 
-    def list_for(self, user_id: str, *, actor: str) -> RhiListing:
+        The form's own submission is a new request and is checked again."""
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            unkeyed = Caller(caller.user_id, caller.team_id, caller.channel_id)
+            return rhi_view(self._open(session, episode_id, rhi_id=rhi_id, caller=unkeyed))
+
+    def list_for(self, caller: Caller) -> RhiListing:
+        """The caller's own open interviews, soonest due first."""
         now = self.clock.now()
-        with self.db.transaction() as session:
-            rows = queries.open_rhis(session, assignee_id=user_id, limit=50)
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            self.access.require(session, caller, Action.OWN_RHIS)
+            rows = queries.open_rhis(session, assignee_id=caller.user_id, limit=50)
             audit.record(
-                session, at=now, actor=actor, action=AuditAction.RHI_LISTED, count=len(rows)
+                session,
+                at=now,
+                actor=caller.user_id,
+                action=AuditAction.RHI_LISTED,
+                channel=caller.channel_id,
+                count=len(rows),
             )
             return RhiListing(
                 tuple(

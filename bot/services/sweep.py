@@ -10,12 +10,16 @@ from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.domain.states import DeliveryStatus
+from bot.services.access import AccessService
 from bot.services.outbox import Outbox, Outcome
+from bot.services.ports import Directory
 from bot.services.reminders import ReminderPlanner
 from storage.db import Database
 from storage.models import SchedulerPass
 
 log = logging.getLogger(__name__)
+
+_REQUEST_KEYS_KEPT = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -36,23 +40,37 @@ class Sweeper:
         clock: Clock,
         planner: ReminderPlanner,
         outbox: Outbox,
+        access: AccessService,
+        directory: Directory,
         instance_id: str,
     ) -> None:
         self.db = db
         self.clock = clock
         self.planner = planner
         self.outbox = outbox
+        self.access = access
+        self.directory = directory
         self.instance_id = instance_id
 
     def run_once(self) -> PassResult:
         started = self.clock.now()
         self._beat(started=started)
+        self._housekeeping(started)
         planned = self.planner.plan()
         outcomes = self.outbox.deliver_due()
         self._beat(completed=self.clock.now())
         if planned or outcomes:
             log.info("scheduler pass: %d planned, %d handled", len(planned), len(outcomes))
         return PassResult(len(planned), outcomes)
+
+    def _housekeeping(self, now: datetime) -> None:
+        """Roles that follow Slack user groups are re-read every few minutes; request keys
+        only need to outlive Slack's five-minute replay window."""
+        try:
+            self.access.refresh_usergroups(self.directory)
+            self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)
+        except Exception:
+            log.exception("housekeeping failed; the next pass tries again")
 
     def _beat(self, *, started: datetime | None = None, completed: datetime | None = None) -> None:
         with self.db.transaction() as session:

@@ -12,6 +12,7 @@ from bot.domain.episode import RISK_FACTORS
 from bot.domain.people import age_on
 from bot.domain.states import OPEN_RHI_STATUSES, EpisodeStatus
 from bot.domain.timetext import ACCEPTED_FORMS, fmt_duration, fmt_local, fmt_local_short
+from bot.services.access import GrantView
 from bot.services.results import EpisodeDetail, OpenEpisodes, RhiListing, RhiView
 from handlers.blocks.common import care_text, context, message, risk_badge, section, who
 from handlers.escape import clip, esc
@@ -25,6 +26,7 @@ USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing rhi` — your open return home interviews, soonest due first
 • `/missing rhi <ref> done [<when>] [by <organisation>]` · `offered` · `declined`
   · `notdone <reason>` · `assign @someone` · `snooze <hours>`
+• `/missing admin grant @someone <role>` · `revoke @someone <role>` · `roles` — admins only
 • `/missing help` — this message
 References look like `M-42` (`m42` and `42` work too). Times: {ACCEPTED_FORMS}, UK time."""
 
@@ -66,19 +68,17 @@ def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dic
         lines.append(f"*Missing for:* {fmt_duration(now - card.last_seen_at)}")
     if detail.rhi:
         lines.append(rhi_line(detail.rhi, now=now, tz=tz))
-    history = (
-        "\n".join(
-            f"• {fmt_local(ev.at, tz)} {esc(ev.action)} by {who(ev.actor)}" for ev in detail.history
+    blocks: list[Block] = [HeaderBlock(text=f"{card.ref} (private)"), section("\n".join(lines))]
+    if detail.history is not None:
+        history = (
+            "\n".join(
+                f"• {fmt_local(ev.at, tz)} {esc(ev.action)} by {who(ev.actor)}"
+                for ev in detail.history
+            )
+            or "• nothing yet"
         )
-        or "• nothing yet"
-    )
-    blocks: list[Block] = [
-        HeaderBlock(text=f"{card.ref} (private)"),
-        section("\n".join(lines)),
-        DividerBlock(),
-        section(f"*History*\n{clip(history, 2800)}"),
-        context("This view is recorded in the audit trail."),
-    ]
+        blocks += [DividerBlock(), section(f"*History*\n{clip(history, 2800)}")]
+    blocks.append(context("This view is recorded in the audit trail."))
     return message(f"{card.ref}: details (private)", blocks)
 
 
@@ -130,3 +130,13 @@ def rhi_list(listing: RhiListing, *, now: datetime, tz: ZoneInfo) -> dict[str, A
     for start in range(0, len(lines), 15):
         blocks.append(section("\n".join(lines[start : start + 15])))
     return message(f"Your open return home interviews: {len(lines)}", blocks)
+
+
+def roles_list(grants: list[GrantView]) -> dict[str, Any]:
+    if not grants:
+        return text_message("Nobody has a missing-bot role yet.")
+    lines = [f"• {who(g.user_id)}: *{g.role.label}* ({g.source})" for g in grants]
+    blocks: list[Block] = [section(f"*Who has which role: {len(lines)}*")]
+    for start in range(0, min(len(lines), 600), 30):
+        blocks.append(section("\n".join(lines[start : start + 30])))
+    return message(f"Roles: {len(lines)}", blocks[:50])

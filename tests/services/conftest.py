@@ -13,7 +13,9 @@ from slack_sdk import WebClient
 
 from bot.app import build_services
 from bot.clock import FakeClock
+from bot.domain.access import Role
 from bot.domain.episode import NewEpisode
+from bot.services.access import Caller
 from bot.services.container import Services
 from bot.settings import Settings
 from storage.db import Database
@@ -21,6 +23,7 @@ from tests.support.recording import RecordingNotifier
 
 CONTROL, SAFEGUARDING = "CCONTROL", "CSAFEGUARD"
 LOGGER, OFFICER = "ULOGGER", "UOFFICER"
+TEAM = "T0TEST"
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
@@ -49,7 +52,7 @@ class World:
         return NewEpisode(**values)
 
     def log(self, **changes: Any) -> int:
-        logged = self.services.episodes.log(self.new_episode(**changes), actor=LOGGER)
+        logged = self.services.episodes.log(self.new_episode(**changes), as_(LOGGER))
         self.settle()
         return logged.card.episode_id
 
@@ -66,6 +69,7 @@ def make_world(database_url: str, **settings: Any) -> World:
         "safeguarding_channel": SAFEGUARDING,
         "quiet_hours": "off",
         "slack_channel_pace_seconds": 0,
+        "admin_user_ids": LOGGER,
     }
     values.update(settings)
     clock = FakeClock(START)
@@ -79,8 +83,15 @@ def make_world(database_url: str, **settings: Any) -> World:
         migrate=False,
         instance_id="service-test",
         notifier=notifier,
+        team_id=TEAM,
     )
+    services.access.grant(as_(LOGGER), user_id=OFFICER, role=Role.CONTROL_ROOM)
     return World(services, clock, notifier)
+
+
+def as_(user_id: str) -> Caller:
+    """A request from this person in the bot's own workspace."""
+    return Caller(user_id, TEAM, CONTROL)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from bot.domain.states import DeliveryStatus, RhiStatus
 from bot.services.messages import DeliveryFailed
 from bot.services.ports import DeliveryError
 from storage.models import OutboxMessage
-from tests.services.conftest import LOGGER, OFFICER, SAFEGUARDING, World
+from tests.services.conftest import LOGGER, OFFICER, SAFEGUARDING, World, as_
 
 
 def rows(world: World) -> dict[str, OutboxMessage]:
@@ -61,7 +61,7 @@ def test_a_transient_failure_backs_off_then_goes(world: World) -> None:
 def test_a_thread_reply_waits_for_its_parent_post(world: World) -> None:
     world.notifier.fail_next(DeliveryError("http 500", permanent=False))
     world.log()
-    world.services.episodes.record_return(1, actor=LOGGER, returned_at=None)
+    world.services.episodes.record_return(1, caller=as_(LOGGER), returned_at=None)
     world.settle()
     reply = rows(world)["episode:1:returned:1"]
     assert (reply.status, reply.attempts) == (DeliveryStatus.PENDING, 0)
@@ -73,13 +73,13 @@ def test_a_thread_reply_waits_for_its_parent_post(world: World) -> None:
 
 def test_a_reminder_for_a_closed_interview_is_cancelled_unsent(world: World) -> None:
     world.log()
-    world.services.episodes.record_return(1, actor=LOGGER, returned_at=None)
+    world.services.episodes.record_return(1, caller=as_(LOGGER), returned_at=None)
     world.settle()
     world.notifier.fail_next(DeliveryError("http 500", permanent=False))
     world.clock.advance(hours=48)
     world.services.sweeper.run_once()
     assert rows(world)["rhi:1:due_soon"].status == DeliveryStatus.PENDING
-    world.services.rhi.set_status(1, RhiStatus.COMPLETED, actor=OFFICER)
+    world.services.rhi.set_status(1, RhiStatus.COMPLETED, caller=as_(OFFICER))
     world.clock.advance(minutes=5)
     world.services.sweeper.run_once()
     assert rows(world)["rhi:1:due_soon"].status == DeliveryStatus.CANCELLED

@@ -6,55 +6,60 @@ from datetime import timedelta
 
 import pytest
 
+from bot.domain.access import Role
 from bot.domain.errors import UserError
 from bot.domain.states import RhiStatus
 from bot.services.access import Refused
 from bot.services.messages import MessageRef
-from tests.services.conftest import LOGGER, OFFICER, World
+from tests.services.conftest import LOGGER, OFFICER, World, as_
 
 STRANGER = "USTRANGER"
 
 
 def returned(world: World) -> None:
     world.log()
-    world.services.episodes.record_return(1, actor=LOGGER, returned_at=None)
+    world.services.episodes.record_return(1, caller=as_(LOGGER), returned_at=None)
     world.settle()
 
 
 def test_allowed_and_refused_transitions(world: World) -> None:
     returned(world)
     rhi = world.services.rhi
-    assert rhi.set_status(1, RhiStatus.OFFERED, actor=OFFICER).status is RhiStatus.OFFERED
+    assert rhi.set_status(1, RhiStatus.OFFERED, caller=as_(OFFICER)).status is RhiStatus.OFFERED
     with pytest.raises(UserError, match="Say why"):
-        rhi.set_status(1, RhiStatus.NOT_DONE, actor=OFFICER)
+        rhi.set_status(1, RhiStatus.NOT_DONE, caller=as_(OFFICER))
     with pytest.raises(UserError, match="in the future"):
         rhi.set_status(
-            1, RhiStatus.COMPLETED, actor=OFFICER, when=world.clock.now() + timedelta(hours=1)
+            1, RhiStatus.COMPLETED, caller=as_(OFFICER), when=world.clock.now() + timedelta(hours=1)
         )
     with pytest.raises(UserError, match="before the child returned"):
         rhi.set_status(
-            1, RhiStatus.COMPLETED, actor=OFFICER, when=world.clock.now() - timedelta(hours=1)
+            1, RhiStatus.COMPLETED, caller=as_(OFFICER), when=world.clock.now() - timedelta(hours=1)
         )
-    done = rhi.set_status(1, RhiStatus.COMPLETED, actor=OFFICER, organisation="Catch22")
+    done = rhi.set_status(1, RhiStatus.COMPLETED, caller=as_(OFFICER), organisation="Catch22")
     assert done.completed_by_org == "Catch22"
     with pytest.raises(UserError, match="already closed"):
-        rhi.set_status(1, RhiStatus.DECLINED, actor=OFFICER)
+        rhi.set_status(1, RhiStatus.DECLINED, caller=as_(OFFICER))
 
 
 def test_one_permission_rule_for_commands_and_buttons(world: World) -> None:
     returned(world)
     rhi = world.services.rhi
-    with pytest.raises(Refused, match="nothing was changed"):
-        rhi.set_status(1, RhiStatus.COMPLETED, actor=STRANGER)
+    with pytest.raises(Refused, match="You need the \\*safeguarding\\* role"):
+        rhi.set_status(1, RhiStatus.COMPLETED, caller=as_(STRANGER))
     with pytest.raises(Refused):
-        rhi.set_status(1, RhiStatus.COMPLETED, actor=STRANGER, rhi_id=1)
+        rhi.set_status(1, RhiStatus.COMPLETED, caller=as_(STRANGER), rhi_id=1)
     with pytest.raises(Refused):
-        rhi.snooze(1, hours=2, actor=STRANGER)
+        rhi.snooze(1, hours=2, caller=as_(STRANGER))
     with pytest.raises(Refused):
-        rhi.assign(1, to=STRANGER, actor=STRANGER)
+        rhi.assign(1, to=STRANGER, caller=as_(STRANGER))
+    # Nobody can hand it to a person without a role.
+    with pytest.raises(UserError, match="has no missing-bot role"):
+        rhi.assign(1, to="USOCIAL", caller=as_(OFFICER))
     # The officer in the case hands it over; the new person may then act.
-    rhi.assign(1, to="USOCIAL", actor=OFFICER)
-    assert rhi.snooze(1, hours=2, actor="USOCIAL").snoozed_until is not None
+    world.services.access.grant(as_(LOGGER), user_id="USOCIAL", role=Role.CONTROL_ROOM)
+    rhi.assign(1, to="USOCIAL", caller=as_(OFFICER))
+    assert rhi.snooze(1, hours=2, caller=as_("USOCIAL")).snoozed_until is not None
 
 
 def test_a_stale_or_forged_button_changes_nothing(world: World) -> None:
@@ -62,27 +67,27 @@ def test_a_stale_or_forged_button_changes_nothing(world: World) -> None:
     episodes, rhi = world.services.episodes, world.services.rhi
     world.log(child_name="Ann Other")
     with pytest.raises(UserError, match="not one of mine"):
-        rhi.set_status(2, RhiStatus.COMPLETED, actor=OFFICER, rhi_id=1)
-    episodes.reopen(1, actor=OFFICER, reason="error")
+        rhi.set_status(2, RhiStatus.COMPLETED, caller=as_(OFFICER), rhi_id=1)
+    episodes.reopen(1, caller=as_(OFFICER), reason="error")
     world.clock.advance(minutes=5)
-    episodes.record_return(1, actor=OFFICER, returned_at=None)
+    episodes.record_return(1, caller=as_(OFFICER), returned_at=None)
     with pytest.raises(UserError, match="no longer open \\(cancelled\\)"):
-        rhi.set_status(1, RhiStatus.COMPLETED, actor=OFFICER, rhi_id=1)
-    assert rhi.set_status(1, RhiStatus.COMPLETED, actor=OFFICER, rhi_id=2).rhi_id == 2
+        rhi.set_status(1, RhiStatus.COMPLETED, caller=as_(OFFICER), rhi_id=1)
+    assert rhi.set_status(1, RhiStatus.COMPLETED, caller=as_(OFFICER), rhi_id=2).rhi_id == 2
 
 
 def test_snooze_stops_at_the_due_time(world: World) -> None:
     returned(world)
     rhi = world.services.rhi
     world.clock.advance(hours=70)
-    snoozed = rhi.snooze(1, hours=10, actor=OFFICER)
+    snoozed = rhi.snooze(1, hours=10, caller=as_(OFFICER))
     assert snoozed.snoozed_until == snoozed.due_at
     world.clock.advance(hours=5)
-    assert rhi.snooze(1, hours=10, actor=OFFICER).snoozed_until == world.clock.now() + timedelta(
-        hours=10
-    )
+    assert rhi.snooze(
+        1, hours=10, caller=as_(OFFICER)
+    ).snoozed_until == world.clock.now() + timedelta(hours=10)
     with pytest.raises(UserError, match="at most 72"):
-        rhi.snooze(1, hours=73, actor=OFFICER)
+        rhi.snooze(1, hours=73, caller=as_(OFFICER))
 
 
 def test_only_a_reminder_about_that_interview_is_edited(world: World) -> None:
@@ -92,11 +97,13 @@ def test_only_a_reminder_about_that_interview_is_edited(world: World) -> None:
     (reminder,) = [r for r in world.notifier.sent if r.key == "rhi:1:due_soon"]
     post = world.notifier.sent[0]  # the episode's channel post: not a reminder
     forged = MessageRef(post.target, post.ts)
-    world.services.rhi.snooze(1, hours=1, actor=OFFICER, rhi_id=1, message=forged)
+    world.services.rhi.snooze(1, hours=1, caller=as_(OFFICER), rhi_id=1, message=forged)
     world.settle()
     assert world.notifier.updates == []
     real = MessageRef(f"D{reminder.target}", reminder.ts)
-    world.services.rhi.set_status(1, RhiStatus.COMPLETED, actor=OFFICER, rhi_id=1, message=real)
+    world.services.rhi.set_status(
+        1, RhiStatus.COMPLETED, caller=as_(OFFICER), rhi_id=1, message=real
+    )
     world.settle()
     ((channel, ts, payload),) = world.notifier.updates
     assert (channel, ts) == (real.channel, real.ts)

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from bot.app import build_app, build_client, build_services
 from bot.clock import FakeClock
+from bot.domain.access import Role
+from bot.services.access import Caller
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.web import WebApp, make_server, run_until_closed
@@ -23,6 +25,7 @@ SIGNING_SECRET = "test-signing-secret"
 CONTROL = "CCONTROL"
 SAFEGUARDING = "CSAFEGUARD"
 LOGGER = "UCONTROL1"
+TEAM = "T0MISSING"
 MISSING = object()  # leave a form field out entirely
 # A valid form, as a call handler would fill it at 12:00 on 24/11/2026 (the fake clock's start).
 DEFAULT_ANSWERS: dict[str, Any] = {
@@ -52,6 +55,8 @@ def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Setti
         "quiet_hours": "off",
         # Slack's pace of a message a second per channel would only slow the tests down.
         "slack_channel_pace_seconds": 0,
+        # The person logging in most tests is an admin; others get roles with `grant`.
+        "admin_user_ids": LOGGER,
     }
     values.update(overrides)
     # _env_file=None: a developer's own .env must not leak into tests.
@@ -159,6 +164,10 @@ class Bot:
         )
         return post
 
+    def grant(self, user_id: str, role: Role = Role.CONTROL_ROOM) -> None:
+        """Give someone a role, as an admin would with `/missing admin grant`."""
+        self.services.access.grant(Caller(LOGGER, TEAM), user_id=user_id, role=role)
+
     def settle(self) -> None:
         """Wait until the messages the last request queued have been tried."""
         self.services.outbox.flush()
@@ -192,6 +201,7 @@ def start_bot(
         db=Database.from_url(database_url),
         migrate=migrate,
         instance_id="test-instance",
+        team_id=TEAM,
     )
     app = build_app(settings, services, client=client)
     web = WebApp(app, services, scheduler_expected=True)
