@@ -88,6 +88,10 @@ class AuditAction(StrEnum):
     RHI_ASSIGNED = "rhi.assigned"
     RHI_SNOOZED = "rhi.snoozed"
     RHI_LISTED = "rhi.listed"
+    # Retention and the audit trail itself: who removed, exported or read the records.
+    RECORDS_PURGED = "records.purged"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_VIEWED = "audit.viewed"
 
     @classmethod
     def for_rhi_status(cls, status: RhiStatus) -> AuditAction:
