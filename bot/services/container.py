@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.services.audit_log import AuditLog
 from bot.services.episodes import EpisodeService
 from bot.services.outbox import Outbox
 from bot.services.rhi import RhiService
@@ -23,6 +24,7 @@ class Services:
     rhi: RhiService
     outbox: Outbox
     sweeper: Sweeper
+    audit_log: AuditLog
 
     @property
     def tz(self) -> ZoneInfo:
