@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, delete, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.states import OPEN_RHI_STATUSES, EpisodeStatus
@@ -104,7 +105,13 @@ def remove(
     )
     episodes = _delete(session, delete(Episode).where(Episode.id.in_(episode_ids)))
     orphaned = and_(Child.id.in_(child_ids), ~exists().where(Episode.child_id == Child.id))
-    children = _delete(session, delete(Child).where(orphaned))
+    try:
+        with session.begin_nested():
+            children = _delete(session, delete(Child).where(orphaned))
+    except IntegrityError:
+        # A child went missing again at this very moment: a new episode (not yet visible to
+        # this transaction) now refers to them. They stay; the episodes still go.
+        children = 0
     return Removed(outbox=outbox, rhis=rhis, episodes=episodes, children=children)
 
 

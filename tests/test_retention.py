@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -267,6 +269,69 @@ def test_big_purges_go_in_batches_of_500(database_url: str) -> None:
         assert conn.scalar(select(func.count()).select_from(Episode)) == 0
         assert conn.scalar(select(func.count()).select_from(Child)) == 0
     engine.dispose()
+
+
+def test_a_child_who_goes_missing_again_during_the_purge_stays(database_url: str) -> None:
+    """The purge removes Amy's old episodes while a call handler logs a new one for her: the
+    new episode wins, Amy stays, and the purge carries on."""
+    engine = make_engine(database_url)
+    old = T0 - relativedelta(years=10)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Child).values(
+                id=1,
+                full_name="Amy Adams",
+                name_key="amy adams",
+                date_of_birth=datetime(2012, 3, 4).date(),
+                created_at=old,
+            )
+        )
+        conn.execute(insert(Episode).values(**_closed_episode(1, child_id=1, at=old)))
+    from storage.db import Database
+
+    service = RetentionService(db=Database(engine), clock=FakeClock(T0))
+    results: list[Any] = []
+    with engine.connect() as logging_now:
+        logging_now.execute(
+            insert(Episode).values(
+                {**_closed_episode(2, child_id=1, at=T0), "status": "missing", "returned_at": None}
+            )
+        )
+        purge = threading.Thread(
+            target=lambda: results.append(service.purge(older_than_years=6, actor="cli"))
+        )
+        purge.start()
+        _wait_until_blocked(engine)
+        logging_now.commit()
+        purge.join(timeout=30)
+    (report,) = results
+    assert (report.episodes, report.children, report.refs) == (1, 0, ("M-1",))
+    with engine.connect() as conn:
+        assert list(conn.scalars(select(Episode.id))) == [2]
+        assert list(conn.scalars(select(Child.full_name))) == ["Amy Adams"]
+    engine.dispose()
+
+
+def _wait_until_blocked(engine: Any) -> None:
+    """Until the purge waits for the other transaction's lock (PostgreSQL shows it; SQLite's
+    writer simply waits for the lock, so give it a moment to get there)."""
+    if engine.dialect.name != "postgresql":
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + 10
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            )
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the purge never waited for the new episode's transaction")
 
 
 def _closed_episode(i: int, *, child_id: int, at: datetime) -> dict[str, Any]:
