@@ -489,7 +489,7 @@ def test_purge_command_needs_an_existing_migrated_database(tmp_path: Path) -> No
     assert "database at revision 0002" in line and "run missing-bot migrate" in line
 
 
-# -- migration 0003 on a database that already holds records ------------------------------------
+# -- migration 0004 on a database that already holds records ------------------------------------
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -512,7 +512,7 @@ def database_at_0002(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         admin.dispose()
 
 
-def test_migration_0003_keeps_every_row_and_the_append_only_triggers(
+def test_migration_0004_keeps_every_row_and_the_append_only_triggers(
     database_at_0002: str,
 ) -> None:
     engine = make_engine(database_at_0002)
@@ -566,7 +566,7 @@ def test_migration_0003_keeps_every_row_and_the_append_only_triggers(
 
     upgrade(engine)
 
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
     assert _rows(engine, "audit_events") == audit_before
     assert {t: _rows(engine, t) for t in others_before} == others_before
     schema = inspect(engine)

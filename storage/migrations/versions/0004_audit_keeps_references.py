@@ -1,7 +1,7 @@
 """The audit trail keeps references to records that are gone: no foreign keys on audit_events
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-27
 
 A retention purge deletes old closed episodes and their children, but the audit trail is
@@ -21,8 +21,8 @@ transaction, so there is no moment at which audit rows could be changed.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
