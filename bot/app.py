@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.clock import Clock, SystemClock
 from bot.domain.rhi import ReminderPolicy
 from bot.services.access import AccessPolicy, AccessService
+from bot.services.audit_log import AuditLog
 from bot.services.container import Services
 from bot.services.episodes import EpisodeConfig, EpisodeService
 from bot.services.outbox import Outbox
@@ -147,6 +148,7 @@ def build_services(
             directory=SlackDirectory(client),
             instance_id=instance_id,
         ),
+        audit_log=AuditLog(db=db, clock=clock, tz=tz),
     )
 
 

@@ -1,4 +1,5 @@
-"""`missing-bot serve | socket | migrate | sweep | demo`: one entry point for operators."""
+"""`missing-bot serve | socket | migrate | sweep | demo | purge | audit | db-grant`: one entry
+point for operators."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+from typing import NoReturn
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
@@ -18,7 +20,17 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
 from bot.app import build_app, build_client, build_services
-from bot.domain.errors import StorageUnavailable
+from bot.domain.errors import StorageUnavailable, UserError
+from bot.operator_commands import (
+    CommandError,
+    audit_export_arguments,
+    cmd_audit_export,
+    cmd_db_grant,
+    cmd_purge,
+    db_grant_arguments,
+    message_of,
+    purge_arguments,
+)
 from bot.scheduler import start_scheduler
 from bot.services.container import Services
 from bot.settings import Settings, SettingsError, load_settings
@@ -39,7 +51,7 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def cmd_migrate(settings: Settings) -> int:
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     db = _check_database(settings)
     try:
         upgrade(db.engine)
@@ -49,7 +61,7 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
-def cmd_sweep(settings: Settings) -> int:
+def cmd_sweep(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require("slack_bot_token", "control_room_channel")
     services = build_services(settings, client=build_client(settings))
     result = services.sweeper.run_once()
@@ -102,7 +114,7 @@ def _start(settings: Settings) -> tuple[Services, App, BackgroundScheduler]:
     return services, app, scheduler
 
 
-def cmd_serve(settings: Settings) -> int:
+def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require(
         "slack_bot_token", "slack_signing_secret", "control_room_channel", "admin_user_ids"
     )
@@ -120,7 +132,7 @@ def cmd_serve(settings: Settings) -> int:
     return 0
 
 
-def cmd_socket(settings: Settings) -> int:
+def cmd_socket(settings: Settings, _args: argparse.Namespace) -> int:
     settings.require("slack_bot_token", "slack_app_token", "control_room_channel", "admin_user_ids")
     services, app, scheduler = _start(settings)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
@@ -135,7 +147,7 @@ def cmd_socket(settings: Settings) -> int:
     return 0
 
 
-def cmd_demo(settings: Settings) -> int:
+def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
     # The demo ships with `pip install .` but not in the production image, and the product
     # never imports it: it plugs in through an entry point (see pyproject.toml).
     found = entry_points(group="missing_bot.commands", name="demo")
@@ -156,20 +168,62 @@ def _stop_on_signals(stop: object) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
-COMMANDS = {
-    "serve": (cmd_serve, "HTTP mode: Slack requests at POST /slack/events, GET /healthz"),
-    "socket": (cmd_socket, "Socket Mode (needs SLACK_APP_TOKEN)"),
-    "migrate": (cmd_migrate, "apply database migrations"),
-    "sweep": (cmd_sweep, "run one scheduler pass now (reminders, retries) and exit"),
-    "demo": (cmd_demo, "offline demo: the full bot against a local fake Slack, in this terminal"),
+Command = Callable[[Settings, argparse.Namespace], int]
+Arguments = Callable[[argparse.ArgumentParser], None]
+
+
+def _no_arguments(_parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+COMMANDS: dict[str, tuple[Command, str, Arguments]] = {
+    "serve": (
+        cmd_serve,
+        "HTTP mode: Slack requests at POST /slack/events, GET /healthz",
+        _no_arguments,
+    ),
+    "socket": (cmd_socket, "Socket Mode (needs SLACK_APP_TOKEN)", _no_arguments),
+    "migrate": (cmd_migrate, "apply database migrations", _no_arguments),
+    "sweep": (
+        cmd_sweep,
+        "run one scheduler pass now (reminders, retries) and exit",
+        _no_arguments,
+    ),
+    "demo": (
+        cmd_demo,
+        "offline demo: the full bot against a local fake Slack, in this terminal",
+        _no_arguments,
+    ),
+    "purge": (
+        cmd_purge,
+        "remove episodes closed longer ago than the retention period",
+        purge_arguments,
+    ),
+    "audit": (
+        cmd_audit_export,
+        "export the audit trail for a range of days as CSV",
+        audit_export_arguments,
+    ),
+    "db-grant": (
+        cmd_db_grant,
+        "PostgreSQL: the grants for a bot role that owns nothing",
+        db_grant_arguments,
+    ),
 }
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: one line naming the problem, exit 2 (not the usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="missing-bot", description=__doc__)
+    parser = _OneLineParser(prog="missing-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (_fn, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+    for name, (_fn, help_text, add_arguments) in COMMANDS.items():
+        add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -178,14 +232,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_logging(settings.log_level)
     try:
-        return COMMANDS[args.command][0](settings)
+        return COMMANDS[args.command][0](settings, args)
     except SettingsError as exc:
         _say(exc.problems)
         return 2
+    except (CommandError, UserError) as exc:
+        print(f"missing-bot {args.command}: {message_of(exc)}", file=sys.stderr)
+        return 2
     except (CannotStart, StorageUnavailable) as exc:
         # The traceback goes to the log at debug level; the operator gets one line.
-        log.debug("cannot start", exc_info=exc)
-        _say([f"cannot start: {exc}"])
+        log.debug("cannot go on", exc_info=exc)
+        print(f"missing-bot {args.command}: {exc}", file=sys.stderr)
         return 3
 
 

@@ -111,7 +111,11 @@ class ReturnInterview(Base):
 
 
 class AuditEvent(Base):
-    """Append-only: who did or saw what, when, about which episode."""
+    """Append-only: who did or saw what, when, about which episode.
+
+    `episode_id` and `child_id` are plain numbers, not foreign keys: the trail outlives the
+    records it is about (a retention purge removes them), and still names them by reference.
+    """
 
     __tablename__ = "audit_events"
 
@@ -119,8 +123,8 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(40))
-    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), index=True)
-    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    child_id: Mapped[int | None] = mapped_column(BigId, index=True)
     # Where the request came from (a Slack channel id), when it came from Slack.
     channel: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -9,7 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from bot.domain.states import OPEN_RHI_STATUSES, DeliveryStatus, EpisodeStatus, MessageKind
+from bot.domain.states import (
+    OPEN_RHI_STATUSES,
+    AuditAction,
+    DeliveryStatus,
+    EpisodeStatus,
+    MessageKind,
+)
 from storage.models import AuditEvent, Child, Episode, OutboxMessage, ReturnInterview
 
 
@@ -55,11 +61,15 @@ def open_episodes(session: Session, *, limit: int) -> tuple[list[Episode], int]:
     return list(rows), total
 
 
+# Who looked is in the trail, but it is not the episode's history.
+_VIEWS = (AuditAction.EPISODE_VIEWED, AuditAction.AUDIT_VIEWED)
+
+
 def episode_history(session: Session, *, episode_id: int, limit: int = 30) -> list[AuditEvent]:
     return list(
         session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.episode_id == episode_id, AuditEvent.action != "episode.viewed")
+            .where(AuditEvent.episode_id == episode_id, AuditEvent.action.not_in(_VIEWS))
             .order_by(AuditEvent.at, AuditEvent.id)
             .limit(limit)
         )

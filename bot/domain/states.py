@@ -91,6 +91,10 @@ class AuditAction(StrEnum):
     ACCESS_REFUSED = "access.refused"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
+    # Retention and the audit trail itself: who removed, exported or read the records.
+    RECORDS_PURGED = "records.purged"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_VIEWED = "audit.viewed"
 
     @classmethod
     def for_rhi_status(cls, status: RhiStatus) -> AuditAction:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.services.access import AccessService
+from bot.services.audit_log import AuditLog
 from bot.services.episodes import EpisodeService
 from bot.services.outbox import Outbox
 from bot.services.rhi import RhiService
@@ -25,6 +26,7 @@ class Services:
     access: AccessService
     outbox: Outbox
     sweeper: Sweeper
+    audit_log: AuditLog
 
     @property
     def tz(self) -> ZoneInfo:
