@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -18,6 +19,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from bot.cli import main
 from bot.clock import FakeClock
 from fakeslack import FakeSlack
 from storage.db import make_engine
@@ -49,8 +51,20 @@ def cli(args: list[str], database_url: str, cwd: Path) -> subprocess.CompletedPr
     )
 
 
+def cli_here(
+    args: list[str], database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> tuple[int, str, str]:
+    """The same command in this process: the fixture's set-up without a Python start-up each."""
+    with monkeypatch.context() as env:
+        env.setenv("DATABASE_URL", database_url)
+        capsys.readouterr()
+        code = main(args)
+        out, err = capsys.readouterr()
+    return code, out, err
+
+
 @pytest.fixture
-def roles(tmp_path: Path) -> Iterator[Roles]:
+def roles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Iterator[Roles]:
     """An owner role with its own database, migrated by it; an app role granted by db-grant.
     Roles are cluster-wide: both are dropped afterwards, with the database."""
     if not PG_URL:
@@ -79,12 +93,13 @@ def roles(tmp_path: Path) -> Iterator[Roles]:
             conn.execute(text("REVOKE CREATE ON SCHEMA public FROM PUBLIC"))
             conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {owner}"))
         superuser_in_it.dispose()
-        migrated = cli(["migrate"], found.owner_url, tmp_path)
-        assert migrated.returncode == 0, migrated.stderr
-        granted = cli(["db-grant", "--role", app, "--apply"], found.owner_url, tmp_path)
-        assert granted.returncode == 0, granted.stderr
+        code, _, err = cli_here(["migrate"], found.owner_url, monkeypatch, capsys)
+        assert code == 0, err
+        grant = ["db-grant", "--role", app, "--apply"]
+        code, out, err = cli_here(grant, found.owner_url, monkeypatch, capsys)
+        assert code == 0, err
         tables = len(Base.metadata.tables) + 1  # and alembic_version
-        assert granted.stdout.startswith(f"granted {app} row privileges on {tables} tables")
+        assert out.startswith(f"granted {app} row privileges on {tables} tables")
         yield found
     finally:
         with admin.connect() as conn:
