@@ -48,11 +48,25 @@ def instance_name() -> str:
 
 
 def build_client(settings: Settings) -> WebClient:
+    """The client Bolt's listeners use (Bolt copies its settings into each request's client).
+
+    A listener must answer Slack within 3 seconds, so this client never sleeps through a
+    rate limit's Retry-After: only the outbox, on its own thread, waits for Slack.
+    """
+    return WebClient(
+        token=settings.slack_bot_token or None,
+        base_url=settings.slack_api_url,
+        timeout=5,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def build_outbox_client(settings: Settings) -> WebClient:
+    """The outbox's own client: off the request path, it may wait out Slack's Retry-After."""
     return WebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=10,
-        # Bolt copies these into the client it builds for each request.
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=1),
             RateLimitErrorRetryHandler(max_retry_count=1),
@@ -83,7 +97,7 @@ def build_services(
         db=db,
         clock=clock,
         renderer=SlackRenderer(tz),
-        notifier=notifier or SlackNotifier(client),
+        notifier=notifier or SlackNotifier(build_outbox_client(settings)),
         instance_id=instance_id,
         safeguarding_channel=settings.safeguarding_channel,
         tz=tz,
