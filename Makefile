@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?=
 
-.PHONY: demo test lint install serve migrate clean
+.PHONY: demo test lint install serve migrate clean bench bench-clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,24 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## The scheduler benchmark (not a test): seeds 10,000 and 1,000,000 history episodes plus
+## 20,000 open RHIs (100 due) on SQLite and PostgreSQL, measures, appends to docs/benchmarks.md.
+## Seeds are cached (data/bench/, bench_missingbot_* databases); `make bench-clean` drops them.
+BENCH_OUT ?= docs/benchmarks.md
+BENCH_TITLE ?= Scheduler benchmark
+BENCH_ARGS ?=
+BENCH_COMBOS ?= sqlite:10000 sqlite:1000000 postgresql:10000 postgresql:1000000
+bench: $(STAMP)
+	$(BIN)/python -m bench.report --out $(BENCH_OUT) --title "$(BENCH_TITLE)" \
+		--combos "$(BENCH_COMBOS)" --args "$(BENCH_ARGS)"
+	for combo in $(BENCH_COMBOS); do \
+		$(BIN)/python -m bench.scheduler --backend $${combo%%:*} --size $${combo##*:} \
+			$(BENCH_ARGS) --out $(BENCH_OUT) || exit 1; \
+	done
+
+bench-clean: $(STAMP)
+	$(BIN)/python -m bench.seed --clean
 
 serve: $(STAMP)
 	$(BIN)/missing-bot serve
