@@ -21,15 +21,22 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.clock import Clock, SystemClock
-from bot.domain.rhi import ReminderPolicy
+from bot.domain.followup import QuietHours, RhiPolicy
 from bot.services.access import AccessPolicy, AccessService
 from bot.services.audit_log import AuditLog
 from bot.services.container import Services
 from bot.services.episodes import EpisodeConfig, EpisodeService
+from bot.services.followups import FollowupRunner
 from bot.services.outbox import Outbox
 from bot.services.ports import Notifier
-from bot.services.reminders import ReminderPlanner
 from bot.services.rhi import RhiService
+from bot.services.rhi_followups import (
+    Channels,
+    OverdueFanout,
+    OverdueListHandler,
+    RhiFollowups,
+    RhiLadder,
+)
 from bot.services.sweep import Sweeper
 from bot.settings import Settings
 from handlers import register
@@ -103,6 +110,7 @@ def build_services(
         tz=tz,
         claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
         channel_pace=settings.slack_channel_pace_seconds,
+        max_attempts=settings.delivery_max_attempts,
     )
     access = AccessService(
         db=db,
@@ -113,19 +121,29 @@ def build_services(
             team_id=settings.slack_team_id or team_id,
         ),
     )
-    planner = ReminderPlanner(
+    quiet = settings.quiet_window
+    rhi_followups = RhiFollowups(
+        policy=RhiPolicy(
+            before_hours=settings.rhi_reminder_before_hours,
+            escalate_after_hours=settings.rhi_escalate_after_hours,
+            lapse_days=settings.rhi_lapse_days,
+            quiet=QuietHours(quiet[0], quiet[1], tz) if quiet else None,
+            tz=tz,
+            overdue_list_time=settings.overdue_list_at,
+        )
+    )
+    channels = Channels(settings.control_room_channel, settings.safeguarding_channel)
+    runner = FollowupRunner(
         db=db,
         clock=clock,
         outbox=outbox,
-        policy=ReminderPolicy(
-            before_hours=settings.rhi_reminder_before_hours,
-            escalate_after_hours=settings.rhi_escalate_after_hours,
-            quiet=settings.quiet_window,
-            tz=tz,
-        ),
-        safeguarding_channel=settings.safeguarding_channel,
-        control_room_channel=settings.control_room_channel,
-        tz=tz,
+        instance_id=instance_id,
+        batch_size=settings.followup_batch_size,
+        handlers=[
+            RhiLadder(db=db, outbox=outbox, followups=rhi_followups, channels=channels, tz=tz),
+            OverdueFanout(db=db, followups=rhi_followups),
+            OverdueListHandler(db=db, outbox=outbox, followups=rhi_followups, tz=tz),
+        ],
     )
     return Services(
         settings=settings,
@@ -136,6 +154,7 @@ def build_services(
             clock=clock,
             outbox=outbox,
             access=access,
+            followups=rhi_followups,
             config=EpisodeConfig(
                 control_room_channel=settings.control_room_channel,
                 tz=tz,
@@ -148,6 +167,7 @@ def build_services(
             clock=clock,
             outbox=outbox,
             access=access,
+            followups=rhi_followups,
             control_room_channel=settings.control_room_channel,
             tz=tz,
         ),
@@ -156,7 +176,8 @@ def build_services(
         sweeper=Sweeper(
             db=db,
             clock=clock,
-            planner=planner,
+            runner=runner,
+            rhi_followups=rhi_followups,
             outbox=outbox,
             access=access,
             directory=SlackDirectory(client),

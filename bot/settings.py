@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     slack_channel_pace_seconds: float = Field(default=1.0, ge=0, le=60)
     rhi_reminder_before_hours: int = Field(default=24, ge=1, le=24 * 7)
     rhi_escalate_after_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # Without an outcome this many days after the return, an RHI is escalated a last time and
+    # recorded as not done ("lapsed"); reminders stop.
+    rhi_lapse_days: int = Field(default=14, ge=2, le=365)
+    # The daily message listing each person's overdue RHIs, local time.
+    overdue_list_time: str = "09:00"
+    # A message Slack keeps refusing (not for good) is tried this many times, about two days.
+    delivery_max_attempts: int = Field(default=20, ge=1, le=100)
+    # Follow-ups handled per scheduler transaction.
+    followup_batch_size: int = Field(default=100, ge=1, le=5000)
     quiet_hours: str = "22:00-07:00"
     scheduler_stale_seconds: int = Field(default=300, ge=10)
     repeat_missing_threshold: int = Field(default=3, ge=2)
@@ -93,6 +102,12 @@ class Settings(BaseSettings):
         parse_role_usergroups(value)
         return value
 
+    @field_validator("overdue_list_time")
+    @classmethod
+    def _list_time(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
@@ -106,6 +121,10 @@ class Settings(BaseSettings):
     @property
     def quiet_window(self) -> tuple[time, time] | None:
         return parse_quiet_hours(self.quiet_hours)
+
+    @property
+    def overdue_list_at(self) -> time:
+        return parse_clock(self.overdue_list_time)
 
     @property
     def admins(self) -> frozenset[str]:
@@ -157,6 +176,14 @@ def parse_role_usergroups(value: str) -> dict[str, Role]:
             raise ValueError(f"{group[:30]!r} is not a Slack user group id (like S0123ABCD)")
         mapping[group] = role
     return mapping
+
+
+def parse_clock(value: str) -> time:
+    """`09:00` -> 09:00 (local time of day)."""
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("must be a time of day like 09:00") from None
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time] | None:

@@ -15,7 +15,6 @@ from typing import TextIO
 
 from sqlalchemy.engine import make_url
 
-from bot.domain.rhi import in_quiet_hours
 from bot.domain.timetext import fmt_duration, fmt_local
 from bot.settings import Settings
 from demo import banner
@@ -311,8 +310,8 @@ class Console:
         self._settle(calls if len(self.fake.calls) > calls else None)
         text = self.feed.render_new()
         self.term.say(text or "Nothing was due: the bot sent no reminder or escalation.")
-        policy = self.services.sweeper.planner.policy
-        if in_quiet_hours(now, policy):
+        quiet = self.services.sweeper.rhi_followups.policy.quiet
+        if quiet is not None and quiet.contains(now):
             # Otherwise a user wonders why a reminder they expected did not come.
             self.term.say(
                 self.style.dim(

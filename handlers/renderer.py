@@ -22,6 +22,10 @@ BUILDERS: dict[type, Builder] = {
     m.RhiStatusChanged: channel_posts.rhi_status_changed,
     m.RhiReminder: rhi_messages.rhi_reminder,
     m.RhiEscalation: rhi_messages.rhi_escalation,
+    m.RhiLapsed: rhi_messages.rhi_lapsed,
+    m.RhiAssigned: rhi_messages.rhi_assigned,
+    m.EpisodeAssigned: channel_posts.episode_assigned,
+    m.OverdueList: rhi_messages.overdue_list,
     m.DeliveryFailed: rhi_messages.delivery_failed,
 }
 
@@ -33,8 +37,12 @@ class SlackRenderer:
     def render(self, message: m.Outbound, *, now: datetime) -> dict[str, Any]:
         return BUILDERS[type(message)](message, now=now, tz=self.tz)
 
-    def acted(self, original: dict[str, Any], acted: m.ReminderActed) -> dict[str, Any]:
-        return rhi_messages.rhi_acted(original, note=self._note(acted), still_open=acted.still_open)
+    def acted(
+        self, original: dict[str, Any], rhi_id: int, acted: m.ReminderActed
+    ) -> dict[str, Any]:
+        return rhi_messages.rhi_acted(
+            original, rhi_id, note=self._note(acted), still_open=acted.still_open
+        )
 
     def _note(self, acted: m.ReminderActed) -> str:
         by = who(acted.actor)

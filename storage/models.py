@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -57,6 +58,7 @@ class Episode(Base):
     __table_args__ = (
         Index("ix_episodes_status_last_seen", "status", "last_seen_at"),
         Index("ix_episodes_child_last_seen", "child_id", "last_seen_at"),
+        Index("ix_episodes_incident_ref", "incident_ref"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -145,6 +147,7 @@ class OutboxMessage(Base):
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_status_not_before", "status", "not_before"),
         Index("ix_outbox_channel_ts", "channel", "ts"),
+        Index("ix_outbox_rhi_id", "rhi_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -217,3 +220,35 @@ class RequestKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # What the first request made, e.g. the episode a form logged, to answer a resubmission.
     result: Mapped[str | None] = mapped_column(String(40))
+
+
+class Followup(Base):
+    """The next action of something the bot follows up (see bot.domain.followup).
+
+    `next_at` is when it falls due (NULL: nothing more to do) and `step` what it is. A pass
+    claims due rows with a short lease, works out what to send without holding a lock, then
+    stores the next action and the outbox rows in one short transaction, checked against
+    `revision`: a change made meanwhile (an outcome, a snooze) wins.
+    """
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", name="uq_followups_kind_subject"),
+        # Only rows with something still to do are indexed: "what is due now" is a short scan.
+        Index(
+            "ix_followups_due",
+            "next_at",
+            postgresql_where=text("next_at IS NOT NULL"),
+            sqlite_where=text("next_at IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(64))
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    step: Mapped[str | None] = mapped_column(String(30))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    leased_by: Mapped[str | None] = mapped_column(String(120))
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -96,14 +96,17 @@ def latest_rhi(session: Session, *, episode_id: int) -> ReturnInterview | None:
     )
 
 
-def rhi_open_for_reminders(session: Session, rhi_id: int) -> bool:
-    """Reminders stop once the interview is closed or the episode was reopened."""
+def rhi_reminder_state(session: Session, rhi_id: int) -> tuple[bool, datetime | None]:
+    """(still open, snoozed until): reminders stop once the interview is closed or its
+    episode reopened, and wait while it is snoozed."""
     row = session.execute(
-        select(ReturnInterview.status, Episode.status)
+        select(ReturnInterview.status, Episode.status, ReturnInterview.snoozed_until)
         .join(Episode, Episode.id == ReturnInterview.episode_id)
         .where(ReturnInterview.id == rhi_id)
     ).first()
-    return row is not None and row[0] in OPEN_RHI_STATUSES and row[1] == EpisodeStatus.RETURNED
+    if row is None:
+        return False, None
+    return row[0] in OPEN_RHI_STATUSES and row[1] == EpisodeStatus.RETURNED, row[2]
 
 
 def open_rhis(
@@ -156,3 +159,66 @@ def rhi_by_id(session: Session, rhi_id: int, *, for_update: bool = False) -> Ret
 def upsert(session: Session) -> Any:
     """The dialect's INSERT that knows ON CONFLICT (SQLite and PostgreSQL both do)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def rhis_with_episodes(session: Session, ids: list[int]) -> list[ReturnInterview]:
+    """These interviews with their episodes and children, in one round trip each."""
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(ReturnInterview)
+            .where(ReturnInterview.id.in_(ids))
+            .options(selectinload(ReturnInterview.episode).selectinload(Episode.child))
+        )
+    )
+
+
+def unreachable_among(session: Session, rhi_ids: list[int]) -> set[tuple[int, str]]:
+    """(rhi id, person) pairs among these interviews whose reminder Slack refused for good."""
+    if not rhi_ids:
+        return set()
+    rows = session.execute(
+        select(OutboxMessage.rhi_id, OutboxMessage.target).where(
+            OutboxMessage.rhi_id.in_(rhi_ids),
+            OutboxMessage.status == DeliveryStatus.FAILED,
+            OutboxMessage.kind == MessageKind.RHI_REMINDER,
+        )
+    )
+    return {(int(r), t) for r, t in rows if r is not None}
+
+
+def overdue_assignees(session: Session, *, due_before: datetime) -> list[str]:
+    """Everyone chasing an open interview due before this (the (status, due_at) index)."""
+    return list(
+        session.scalars(
+            select(ReturnInterview.assignee_id)
+            .join(Episode, Episode.id == ReturnInterview.episode_id)
+            .where(
+                ReturnInterview.status.in_(OPEN_RHI_STATUSES),
+                ReturnInterview.due_at < due_before,
+                Episode.status == EpisodeStatus.RETURNED,
+            )
+            .distinct()
+        )
+    )
+
+
+def overdue_for(
+    session: Session, *, assignee_id: str, due_before: datetime
+) -> list[ReturnInterview]:
+    """One person's open interviews due before this, oldest due first, with their episodes."""
+    return list(
+        session.scalars(
+            select(ReturnInterview)
+            .join(Episode, Episode.id == ReturnInterview.episode_id)
+            .where(
+                ReturnInterview.assignee_id == assignee_id,
+                ReturnInterview.status.in_(OPEN_RHI_STATUSES),
+                ReturnInterview.due_at < due_before,
+                Episode.status == EpisodeStatus.RETURNED,
+            )
+            .order_by(ReturnInterview.due_at, ReturnInterview.id)
+            .options(selectinload(ReturnInterview.episode).selectinload(Episode.child))
+        )
+    )

@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,5 +96,93 @@ def test_0002_keeps_queued_messages_and_renames_the_outbox(empty_url: str) -> No
         assert "text" not in (sent if isinstance(sent, dict) else json.loads(sent))
         indexes = {i["name"] for i in inspect(engine).get_indexes("outbox")}
         assert {"ix_outbox_channel_ts", "ix_outbox_status_not_before"} <= indexes
+    finally:
+        engine.dispose()
+
+
+def test_0005_carries_open_interviews_over_with_their_next_action(empty_url: str) -> None:
+    """Made by the previous migration, with interviews the old scheduler had reached different
+    rungs of: each gets the first rung it had not acted on (defaults: 24 h, 24 h, 14 days)."""
+    engine = make_engine(empty_url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    # (hours since the return, status, keys the old scheduler had sent)
+    cases = {
+        1: (1, "pending", []),
+        2: (50, "pending", ["due_soon"]),
+        3: (50, "offered", []),  # the old scheduler had not sent it yet: still owed
+        4: (80, "pending", ["due_soon", "due_now"]),
+        5: (100, "pending", ["due_soon", "due_now", "overdue_1", "escalation:thread"]),
+        6: (100, "completed", ["due_soon", "due_now"]),  # closed: not carried over
+    }
+    try:
+        upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO children (id, full_name, name_key, date_of_birth, created_at) "
+                    "VALUES (1, 'A B', 'a b', :dob, :now)"
+                ),
+                {"dob": date(2012, 3, 4), "now": now},
+            )
+            for n, (hours, status, sent) in cases.items():
+                returned = now - timedelta(hours=hours)
+                conn.execute(
+                    text(
+                        "INSERT INTO episodes (id, child_id, status, last_seen_at, "
+                        "last_seen_place, risk_level, looked_after, risk_factors, description, "
+                        "reported_by, officer_id, logged_by, created_at, returned_at) VALUES "
+                        "(:n, 1, 'returned', :seen, 'x', 'high', false, '[]', '', '', 'U1', "
+                        "'U1', :seen, :returned)"
+                    ),
+                    {"n": n, "seen": returned - timedelta(hours=1), "returned": returned},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO return_interviews (id, episode_id, returned_at, due_at, "
+                        "status, assignee_id, created_at, updated_at) VALUES (:n, :n, "
+                        ":returned, :due, :status, 'U1', :returned, :returned)"
+                    ),
+                    {
+                        "n": n,
+                        "returned": returned,
+                        "due": returned + timedelta(hours=72),
+                        "status": status,
+                    },
+                )
+                for suffix in sent:
+                    conn.execute(
+                        text(
+                            "INSERT INTO outbox (key, kind, target, episode_id, rhi_id, "
+                            "in_thread, payload, status, attempts, not_before, created_at) "
+                            "VALUES (:key, 'rhi_reminder', 'U1', :n, :n, false, '{}', 'sent', "
+                            "1, :now, :now)"
+                        ),
+                        {"key": f"rhi:{n}:{suffix}", "n": n, "now": now},
+                    )
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = {
+                int(subject): (step, at)
+                for subject, step, at in conn.execute(
+                    text("SELECT subject, step, next_at FROM followups WHERE kind = 'rhi'")
+                )
+            }
+        assert sorted(rows) == [1, 2, 3, 4, 5]
+
+        def due(n: int, hours: float) -> datetime:
+            return now - timedelta(hours=cases[n][0]) + timedelta(hours=hours)
+
+        def utc(value: datetime | str) -> datetime:
+            # SQLite hands raw SQL its stored text: naive UTC.
+            value = datetime.fromisoformat(value) if isinstance(value, str) else value
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+        assert {n: (step, utc(at)) for n, (step, at) in rows.items()} == {
+            1: ("due_soon", due(1, 48)),
+            2: ("due_now", due(2, 72)),
+            3: ("due_soon", due(3, 48)),
+            4: ("escalate", due(4, 96)),
+            5: ("lapse", due(5, 14 * 24)),
+        }
     finally:
         engine.dispose()

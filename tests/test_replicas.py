@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import build_client, build_services
 from bot.clock import FakeClock
-from bot.domain import rhi as rules
-from bot.domain.states import DeliveryStatus
+from bot.domain.followup import RhiFacts, RhiPolicy, plan
+from bot.domain.states import DeliveryStatus, RhiStep
 from bot.services.messages import DeliveryFailed
 from bot.services.outbox import Outbox
 from bot.services.ports import Sent
@@ -49,8 +50,8 @@ LONDON = ZoneInfo("Europe/London")
 POST = "chat.postMessage"
 REF = re.compile(r"\bM-\d+\b")
 # How long before "now" each test RHI's child came back. With the default policy (72 h to do the
-# interview, a reminder 24 h before, escalation 24 h after, a repeat every 24 h):
-#   100 h ago: due 28 h ago -> overdue_1 (4 h ago) + escalation (4 h ago), safeguarding + thread
+# interview, a reminder 24 h before, escalation 24 h after), the copies catch up at once:
+#   100 h ago: due 28 h ago -> the latest reminder (due_now) + escalation, safeguarding + thread
 #    75 h ago: due 3 h ago  -> due_now
 #    50 h ago: due in 22 h  -> due_soon (2 h ago)
 #     1 h ago: due in 71 h  -> nothing yet
@@ -221,7 +222,7 @@ class Expected:
     thread_ts: str | None = None
 
 
-def _expected(db: Database, *, now: datetime, policy: rules.ReminderPolicy) -> list[Expected]:
+def _expected(db: Database, *, now: datetime, policy: RhiPolicy) -> list[Expected]:
     """What the rules say is owed at `now`, one entry per message (not hard-coded)."""
     owed: list[Expected] = []
     with db.transaction() as session:
@@ -230,18 +231,17 @@ def _expected(db: Database, *, now: datetime, policy: rules.ReminderPolicy) -> l
         ).all()
         for rhi, episode in rows:
             ref = f"M-{episode.id}"
-            reminder = rules.owed_reminder(
-                due=rhi.due_at,
+            facts = RhiFacts(
                 returned_at=rhi.returned_at,
-                now=now,
-                policy=policy,
+                due_at=rhi.due_at,
                 snoozed_until=rhi.snoozed_until,
                 high_risk=episode.risk_level == "high",
             )
-            if reminder is not None:
-                key = f"rhi:{rhi.id}:{reminder.name}"
+            step = plan(facts, policy, pending=RhiStep.DUE_SOON, now=now)
+            if step.remind is not None:
+                key = f"rhi:{rhi.id}:{step.remind.value}"
                 owed.append(Expected(key, f"D{rhi.assignee_id}", ref, escalation=False))
-            if rules.escalation_owed(due=rhi.due_at, now=now, policy=policy):
+            if step.escalate:
                 key = f"rhi:{rhi.id}:escalation"
                 owed.append(Expected(key, SAFEGUARDING, ref, escalation=True))
                 owed.append(
@@ -250,12 +250,13 @@ def _expected(db: Database, *, now: datetime, policy: rules.ReminderPolicy) -> l
     return owed
 
 
-def _policy() -> rules.ReminderPolicy:
+def _policy() -> RhiPolicy:
     """The policy a copy with default settings (and QUIET_HOURS=off) uses."""
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
-    return rules.ReminderPolicy(
+    return RhiPolicy(
         before_hours=defaults.rhi_reminder_before_hours,
         escalate_after_hours=defaults.rhi_escalate_after_hours,
+        lapse_days=defaults.rhi_lapse_days,
         quiet=None,
     )
 
@@ -296,18 +297,18 @@ def test_three_serve_processes_send_each_reminder_once(
     db = Database.from_url(url)
     try:
         before = _outbox_rows(db)
-        # 7 control-room posts, 7 private confirmations and 7 "returned" thread replies, all
-        # delivered by the harness.
-        assert len(before) == 3 * len(RETURNED_HOURS_AGO)
+        # 7 control-room posts, 7 private confirmations, 7 notices to the officers in the case
+        # and 7 "returned" thread replies, all delivered by the harness.
+        assert len(before) == 4 * len(RETURNED_HOURS_AGO)
         assert {d.status for d in before} == {DeliveryStatus.SENT}
         expected = _expected(db, now=datetime.now(UTC), policy=_policy())
         # What the rules give for RETURNED_HOURS_AGO, reasoned out by hand (see the top).
         assert sorted(e.key for e in expected) == sorted(
             [
-                "rhi:1:overdue_1",
+                "rhi:1:due_now",
                 "rhi:1:escalation",
                 "rhi:1:escalation:thread",
-                "rhi:2:overdue_1",
+                "rhi:2:due_now",
                 "rhi:2:escalation",
                 "rhi:2:escalation:thread",
                 "rhi:3:due_now",
@@ -349,7 +350,9 @@ def test_three_serve_processes_send_each_reminder_once(
         assert len(new_posts()) == 9
         assert len([c for c in new_posts() if c.response["channel"].startswith("D")]) == 5
         # Nobody was reminded about M-6 or M-7 (returned an hour ago).
-        assert not fake_slack.dms_to("UOFFICER6") and not fake_slack.dms_to("UOFFICER7")
+        for officer in ("UOFFICER6", "UOFFICER7"):
+            # Only the notice that the episode was theirs, when it was logged: no reminder.
+            assert [p.text for p in fake_slack.dms_to(officer) if "RHI for" in (p.text or "")] == []
 
         # The outbox agrees: one row per owed key, every row sent once, each with its own ts.
         after = _outbox_rows(db)
@@ -412,7 +415,11 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
         clock = FakeClock(datetime.now(UTC))
         planner = start_bot(fake_slack, url, clock=clock)
         try:
-            (delivery_id,) = planner.services.sweeper.planner.plan()
+            assert planner.services.sweeper.runner.run_due().messages == 1
+            with db.read() as session:
+                delivery_id = session.scalars(
+                    select(OutboxMessage.id).where(OutboxMessage.key == "rhi:1:due_soon")
+                ).one()
         finally:
             planner.stop()
         with db.transaction() as session:
@@ -461,15 +468,17 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
         assert code == 0, output
         assert "1 sent" in output, output
         (call,) = fake_slack.calls_to(POST)[mark:]
-        (dm,) = fake_slack.dms_to("UOFFICER1")
+        # The officer also had the "this episode is yours" notice when it was logged.
+        (dm,) = [p for p in fake_slack.dms_to("UOFFICER1") if "RHI for" in (p.text or "")]
         assert call.response is not None and dm.ts == call.response["ts"]
         assert "RHI for M-1 due" in (dm.text or "")
         with db.transaction() as session:
             row = session.get_one(OutboxMessage, delivery_id)
             assert (row.status, row.attempts, row.ts) == (DeliveryStatus.SENT, 2, dm.ts)
             assert row.claimed_by not in (dead, None)
-            # The post, its confirmation, the return's thread reply, and this reminder.
-            assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
+            # The post, its confirmation, the officer's notice, the return's thread reply, and
+            # this reminder.
+            assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 5
 
         # And once sent, it stays sent: the next pass finds nothing to do.
         code, output = _run(
@@ -564,3 +573,57 @@ def test_racing_enqueues_and_claims_have_one_winner(database_url: str) -> None:
             )
     finally:
         db.dispose()
+
+
+def test_three_copies_walk_the_whole_ladder_once(fake_slack: FakeSlack, pg_database: str) -> None:
+    """Three copies on one PostgreSQL, sharing a fake clock, each running a pass at the same
+    moment at every step: the interview's whole ladder still goes out once, in order."""
+    url = pg_database
+    _reset_postgres(url)
+    returned = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    clock = FakeClock(returned)
+    bot = start_bot(fake_slack, url, clock=clock)
+    copies = [
+        build_services(
+            bot.settings,
+            client=build_client(bot.settings),
+            clock=clock,
+            db=Database.from_url(url),
+            migrate=False,
+            instance_id=f"copy-{i}",
+        )
+        for i in range(3)
+    ]
+    try:
+        bot.log_episode()
+        bot.slash("returned M-1")
+        mark = fake_slack.mark()
+        # Every rung, and the hours around them: due soon +48, due +72, lists at 09:00 from
+        # +93 each day, escalation +96, lapse +336.
+        steps = sorted({h + d for h in (47, 48, 71, 72, 93, 96, 335, 336) for d in (0, 1)})
+        steps += [93 + 24 * day for day in range(1, 12)] + [400]
+        for hours in sorted(set(steps)):
+            clock.set(returned + timedelta(hours=hours))
+            _race(3, lambda i: copies[i].sweeper.run_once())
+        keys = Counter(
+            (p.raw.get("metadata") or {}).get("event_payload", {}).get("key")
+            for p in fake_slack.posted[mark:]
+        )
+        assert all(n == 1 for n in keys.values()), keys
+        lists = [k for k in keys if str(k).startswith("overdue:")]
+        assert len(lists) == 11
+        assert {k for k in keys if str(k).startswith("rhi:1:")} == {
+            "rhi:1:due_soon",
+            "rhi:1:due_now",
+            "rhi:1:escalation",
+            "rhi:1:escalation:thread",
+            "rhi:1:lapsed",
+            "rhi:1:lapsed:thread",
+        }
+        with bot.services.db.read() as session:
+            rows = session.scalars(select(OutboxMessage)).all()
+            assert all(r.status == DeliveryStatus.SENT and r.attempts == 1 for r in rows)
+    finally:
+        for copy in copies:
+            copy.close()
+        bot.stop()

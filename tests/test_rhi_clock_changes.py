@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.support.harness import Bot
-from tests.test_rhi_reminders import reminders
+from tests.support.timeline import reminders
 
 
 def sweep_at(bot: Bot, when: datetime) -> None:

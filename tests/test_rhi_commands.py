@@ -8,7 +8,7 @@ from sqlalchemy import select
 from fakeslack import Posted
 from storage.models import OutboxMessage, ReturnInterview
 from tests.support.harness import LOGGER, SAFEGUARDING, Bot
-from tests.test_rhi_reminders import at, log_and_return, reminders
+from tests.support.timeline import at, log_and_return, reminders
 
 
 def reminder_message(bot: Bot) -> Posted:
@@ -99,7 +99,11 @@ def test_assign_moves_the_reminders(bot: Bot) -> None:
     reply = bot.slash("rhi M-1 assign <@U0SOCIAL|sam>")
     assert "<@U0SOCIAL> now chases" in reply.text
     at(bot, 48)
-    assert reminders(bot) == [] and reminders(bot, "U0SOCIAL") == ["RHI for M-1 due tomorrow 12:00"]
+    assert reminders(bot) == []
+    assert reminders(bot, "U0SOCIAL") == [
+        "You now chase the RHI for M-1",
+        "RHI for M-1 due tomorrow 12:00",
+    ]
 
 
 def test_done_button_updates_the_message_and_a_second_click_changes_nothing(bot: Bot) -> None:

@@ -130,7 +130,7 @@ def test_buttons_follow_the_same_rule(
         bot.grant(USER, Role.SAFEGUARDING)
     bot.clock.advance(hours=48)
     bot.sweep()
-    reminder = next(p for p in bot.fake.posted if "RHI for M-1" in (p.text or ""))
+    reminder = next(p for p in bot.fake.posted if "RHI for M-1 due" in (p.text or ""))
     mark, views = bot.fake.mark(), len(bot.fake.views)
     bot.sender.click(button, message=reminder, user_id=USER)
     bot.settle()

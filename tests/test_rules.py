@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,7 +11,7 @@ from bot.domain.episode import NewEpisode
 from bot.domain.errors import UserError
 from bot.domain.people import age_on, initials, name_key
 from bot.domain.refs import parse_ref
-from bot.domain.rhi import ReminderPolicy, in_quiet_hours, owed_reminder, snooze_until
+from bot.domain.rhi import snooze_until
 from bot.domain.timetext import fmt_duration, parse_date, parse_when
 
 LONDON = ZoneInfo("Europe/London")
@@ -72,38 +72,7 @@ def test_durations() -> None:
     assert fmt_duration(timedelta(days=3, hours=1)) == "3 d 1 h"
 
 
-def test_owed_reminder_is_the_latest_only() -> None:
-    policy = ReminderPolicy(quiet=None)
-    returned = NOW
-    due = returned + timedelta(hours=72)
-
-    def owed(hours: float) -> str | None:
-        reminder = owed_reminder(
-            due=due,
-            returned_at=returned,
-            policy=policy,
-            now=returned + timedelta(hours=hours),
-            snoozed_until=None,
-            high_risk=False,
-        )
-        return reminder.name if reminder else None
-
-    assert [owed(h) for h in (0, 47.9, 48, 71.9, 72, 95, 96, 200)] == [
-        None,
-        None,
-        "due_soon",
-        "due_soon",
-        "due_now",
-        "due_now",
-        "overdue_1",
-        "overdue_5",
-    ]
-
-
-def test_quiet_hours_and_snooze() -> None:
-    policy = ReminderPolicy(quiet=(time(22), time(7)), tz=LONDON)
-    assert in_quiet_hours(datetime(2026, 11, 24, 23, 0, tzinfo=UTC), policy)
-    assert not in_quiet_hours(datetime(2026, 7, 1, 6, 30, tzinfo=UTC), policy)  # 07:30 BST
+def test_snooze_stops_at_the_due_time() -> None:
     due = NOW + timedelta(hours=10)
     assert snooze_until(now=NOW, hours=48, due=due) == due
     assert snooze_until(now=due, hours=4, due=due) == due + timedelta(hours=4)

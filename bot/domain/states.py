@@ -67,11 +67,32 @@ class MessageKind(StrEnum):
     RHI_STATUS_CHANGED = "rhi_status_changed"
     RHI_REMINDER = "rhi_reminder"
     RHI_ESCALATION = "rhi_escalation"
+    RHI_LAPSED = "rhi_lapsed"
+    RHI_ASSIGNED = "rhi_assigned"
+    EPISODE_ASSIGNED = "episode_assigned"
+    OVERDUE_LIST = "overdue_list"
     DELIVERY_FAILED = "delivery_failed"
 
 
 # Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.
 REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
+
+
+class FollowupKind(StrEnum):
+    """What a follow-up row is about (see bot.domain.followup)."""
+
+    RHI = "rhi"  # one open return home interview; subject: its id
+    OVERDUE_LISTS = "overdue_lists"  # the daily fan-out of overdue lists; subject: "daily"
+    OVERDUE_LIST = "overdue_list"  # one person's daily list; subject: their user id
+
+
+class RhiStep(StrEnum):
+    """The rungs of an interview's ladder, in order."""
+
+    DUE_SOON = "due_soon"
+    DUE_NOW = "due_now"
+    ESCALATE = "escalate"
+    LAPSE = "lapse"
 
 
 class AuditAction(StrEnum):
@@ -88,6 +109,7 @@ class AuditAction(StrEnum):
     RHI_ASSIGNED = "rhi.assigned"
     RHI_SNOOZED = "rhi.snoozed"
     RHI_LISTED = "rhi.listed"
+    RHI_LAPSED = "rhi.lapsed"
     ACCESS_REFUSED = "access.refused"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"

@@ -17,11 +17,12 @@ from bot.domain.access import Action, allows
 from bot.domain.errors import NotFound, UserError
 from bot.domain.people import name_key
 from bot.domain.refs import format_ref
-from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus
+from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus, Risk
 from bot.services import audit
 from bot.services.access import AccessService, Caller, Replayed
 from bot.services.cards import episode_card, rhi_view
 from bot.services.messages import (
+    EpisodeAssigned,
     EpisodeConfirmed,
     EpisodePosted,
     EpisodeReopened,
@@ -37,6 +38,7 @@ from bot.services.results import (
     Reopened,
     Returned,
 )
+from bot.services.rhi_followups import RhiFollowups
 from storage import queries
 from storage.db import Database
 from storage.models import Child, Episode, ReturnInterview
@@ -58,12 +60,14 @@ class EpisodeService:
         clock: Clock,
         outbox: Outbox,
         access: AccessService,
+        followups: RhiFollowups,
         config: EpisodeConfig,
     ) -> None:
         self.db = db
         self.clock = clock
         self.outbox = outbox
         self.access = access
+        self.followups = followups
         self.config = config
 
     # -- log -----------------------------------------------------------------------------
@@ -148,6 +152,22 @@ class EpisodeService:
                     episode_id=episode.id,
                 ),
             ]
+            if episode.officer_id != actor:
+                # The officer in the case learns the episode is theirs (quiet hours apply,
+                # except for high risk).
+                ids.append(
+                    self.outbox.enqueue(
+                        session,
+                        key=f"episode:{episode.id}:assigned:{episode.officer_id}",
+                        message=EpisodeAssigned(card, by=actor),
+                        target=episode.officer_id,
+                        now=now,
+                        episode_id=episode.id,
+                        not_before=self.followups.quiet_until(
+                            now, high_risk=card.risk is Risk.HIGH
+                        ),
+                    )
+                )
         self.outbox.deliver_soon(i for i in ids if i is not None)
         return Logged(card)
 
@@ -218,6 +238,7 @@ class EpisodeService:
             )
             session.add(rhi)
             session.flush()
+            self.followups.schedule(session, rhi, now)
             audit.record(
                 session,
                 at=now,
@@ -256,6 +277,8 @@ class EpisodeService:
                 rhi.status_reason = "episode reopened"
                 rhi.updated_at, rhi.updated_by = now, actor
             episode.status = EpisodeStatus.MISSING
+            if rhi is not None:
+                self.followups.schedule(session, rhi, now)
             episode.returned_at = episode.returned_by = episode.return_note = None
             audit.record(
                 session,

@@ -68,6 +68,44 @@ class RhiEscalation:
 
 
 @dataclass(frozen=True)
+class RhiLapsed:
+    """The last escalation: nothing was recorded in time; the interview is closed as not done."""
+
+    kind: ClassVar[MessageKind] = MessageKind.RHI_LAPSED
+    rhi: RhiView
+    card: EpisodeCard
+    lapse_days: int
+
+
+@dataclass(frozen=True)
+class RhiAssigned:
+    """To the person who now chases an interview: its state, with the buttons."""
+
+    kind: ClassVar[MessageKind] = MessageKind.RHI_ASSIGNED
+    rhi: RhiView
+    card: EpisodeCard
+    by: str
+
+
+@dataclass(frozen=True)
+class EpisodeAssigned:
+    """To the officer named on the form, when someone else logged the episode."""
+
+    kind: ClassVar[MessageKind] = MessageKind.EPISODE_ASSIGNED
+    card: EpisodeCard
+    by: str
+
+
+@dataclass(frozen=True)
+class OverdueList:
+    """One person's daily list of the interviews they chase that are overdue."""
+
+    kind: ClassVar[MessageKind] = MessageKind.OVERDUE_LIST
+    items: tuple[tuple[RhiView, EpisodeCard], ...]
+    total: int
+
+
+@dataclass(frozen=True)
 class DeliveryFailed:
     kind: ClassVar[MessageKind] = MessageKind.DELIVERY_FAILED
     what: str
@@ -107,5 +145,9 @@ Outbound = (
     | RhiStatusChanged
     | RhiReminder
     | RhiEscalation
+    | RhiLapsed
+    | RhiAssigned
+    | EpisodeAssigned
+    | OverdueList
     | DeliveryFailed
 )

@@ -39,7 +39,12 @@ log = logging.getLogger(__name__)
 
 # A thread reply waits this long for its parent post before looking again.
 _PARENT_WAIT = timedelta(seconds=30)
-_MAX_BACKOFF = timedelta(minutes=15)
+# Retries double from 30 s up to this; with 20 attempts a message is tried for about two days.
+_MAX_BACKOFF = timedelta(hours=4)
+# Messages whose buttons act on interviews: they are edited to show who acted.
+_EDITABLE = frozenset(
+    {MessageKind.RHI_REMINDER, MessageKind.RHI_ASSIGNED, MessageKind.OVERDUE_LIST}
+)
 # A message that goes out this long after it was queued says so.
 _LATE_AFTER = timedelta(minutes=10)
 
@@ -50,6 +55,21 @@ class Outcome:
     status: DeliveryStatus
     ts: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message to enqueue, already rendered."""
+
+    key: str
+    kind: MessageKind
+    payload: dict[str, Any]
+    target: str
+    episode_id: int | None = None
+    rhi_id: int | None = None
+    in_thread: bool = False
+    # Not before (quiet hours); None: at once.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,7 @@ class Outbox:
         tz: ZoneInfo,
         claim_timeout: timedelta = timedelta(minutes=5),
         channel_pace: float = 1.0,
+        max_attempts: int = 20,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -92,12 +113,17 @@ class Outbox:
         self.claim_timeout = claim_timeout
         # Slack takes about one message a second per channel; pacing here avoids 429s.
         self.channel_pace = channel_pace
+        self.max_attempts = max_attempts
         self._last_post: dict[str, float] = {}
         self._pace_lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
     # -- enqueueing (inside the caller's transaction) -----------------------------------
+
+    def render(self, message: Outbound, *, now: datetime) -> dict[str, Any]:
+        """The message as it will be posted (rendered once, when it is enqueued)."""
+        return self.renderer.render(message, now=now)
 
     def enqueue(
         self,
@@ -110,19 +136,37 @@ class Outbox:
         episode_id: int | None = None,
         rhi_id: int | None = None,
         in_thread: bool = False,
+        not_before: datetime | None = None,
     ) -> int | None:
         """Add a message, rendered now; its id, or None if that key was already enqueued."""
+        return self.enqueue_rendered(
+            session,
+            Pending(
+                key=key,
+                kind=message.kind,
+                payload=self.render(message, now=now),
+                target=target,
+                episode_id=episode_id,
+                rhi_id=rhi_id,
+                in_thread=in_thread,
+                not_before=not_before,
+            ),
+            now=now,
+        )
+
+    def enqueue_rendered(self, session: Session, pending: Pending, *, now: datetime) -> int | None:
+        """Add a message rendered earlier (the scheduler renders outside its write lock)."""
         values = {
-            "key": key,
-            "kind": message.kind.value,
-            "target": target,
-            "episode_id": episode_id,
-            "rhi_id": rhi_id,
-            "in_thread": in_thread,
-            "payload": self.renderer.render(message, now=now),
+            "key": pending.key,
+            "kind": pending.kind.value,
+            "target": pending.target,
+            "episode_id": pending.episode_id,
+            "rhi_id": pending.rhi_id,
+            "in_thread": pending.in_thread,
+            "payload": pending.payload,
             "status": DeliveryStatus.PENDING.value,
             "attempts": 0,
-            "not_before": now,
+            "not_before": max(pending.not_before or now, now),
             "created_at": now,
         }
         statement = (
@@ -246,26 +290,49 @@ class Outbox:
     def _edit_reminder(self, where: MessageRef, rhi_id: int, acted: ReminderActed) -> None:
         with self.db.read() as session:
             row = queries.outbox_by_message(session, channel=where.channel, ts=where.ts)
-            original = (
-                dict(row.payload)
-                if row is not None and row.rhi_id == rhi_id and row.kind == MessageKind.RHI_REMINDER
+            shown = (
+                (row.id, dict(row.payload))
+                if row is not None
+                and row.kind in _EDITABLE
+                and _has_buttons_for(row.payload, rhi_id)
                 else None
             )
-        if original is None:
+        if shown is None:
             log.warning(
-                "not editing %s/%s: not a reminder about RHI %s", where.channel, where.ts, rhi_id
+                "not editing %s/%s: no buttons there for RHI %s", where.channel, where.ts, rhi_id
             )
             return
+        row_id, original = shown
+        edited = self.renderer.acted(original, rhi_id, acted)
         try:
-            self.notifier.update(
-                channel=where.channel, ts=where.ts, payload=self.renderer.acted(original, acted)
-            )
+            self.notifier.update(channel=where.channel, ts=where.ts, payload=edited)
         except Exception as exc:
-            # The outcome is recorded; only the reminder's look is stale.
-            log.warning("could not edit the reminder at %s/%s: %s", where.channel, where.ts, exc)
+            # The outcome is recorded; only the message's look is stale.
+            log.warning("could not edit the message at %s/%s: %s", where.channel, where.ts, exc)
+            return
+        # What Slack now shows: the next edit (another interview on a list) starts from it.
+        with self.db.transaction() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id).values(payload=edited)
+            )
 
-    def deliver_due(self) -> list[Outcome]:
-        return self.deliver(self.due_ids())
+    def deliver_due(self, *, budget: timedelta = timedelta(seconds=45)) -> list[Outcome]:
+        """Send what is due, batch after batch, at Slack's pace, until nothing is due or the
+        time budget is spent (the next pass goes on: nothing is dropped)."""
+        outcomes: list[Outcome] = []
+        deadline = time.monotonic() + budget.total_seconds()
+        tried: set[int] = set()
+        while time.monotonic() < deadline:
+            batch = [i for i in self.due_ids() if i not in tried]
+            if not batch:
+                break
+            tried.update(batch)
+            for delivery_id in batch:
+                outcomes.extend(self.deliver([delivery_id]))
+                if time.monotonic() >= deadline:
+                    log.info("outbox: time budget spent; the next pass sends the rest")
+                    break
+        return outcomes
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until what was handed to `deliver_soon` so far has been tried."""
@@ -282,7 +349,7 @@ class Outbox:
 
     def _send(self, delivery: Claimed) -> Outcome:
         now = self.clock.now()
-        if not self._still_wanted(delivery):
+        if not self._still_wanted(delivery, now):
             self._finish(delivery.id, status=DeliveryStatus.CANCELLED)
             return Outcome(delivery.id, DeliveryStatus.CANCELLED)
         target, thread_ts, wait = self._where(delivery)
@@ -354,11 +421,16 @@ class Outbox:
         text = "\n".join([str(delivery.payload.get("text") or ""), *notes])
         return {**delivery.payload, "text": text[:3000], "blocks": blocks}
 
-    def _still_wanted(self, delivery: Claimed) -> bool:
+    def _still_wanted(self, delivery: Claimed, now: datetime) -> bool:
+        """An outcome or a snooze recorded after a reminder was queued stops it."""
         if delivery.rhi_id is None or delivery.kind not in REMINDER_KINDS:
             return True
         with self.db.read() as session:
-            return queries.rhi_open_for_reminders(session, delivery.rhi_id)
+            open_, snoozed_until = queries.rhi_reminder_state(session, delivery.rhi_id)
+        if not open_:
+            return False
+        snoozed = snoozed_until is not None and now < snoozed_until
+        return not (delivery.kind is MessageKind.RHI_REMINDER and snoozed)
 
     def _where(self, delivery: Claimed) -> tuple[str, str | None, bool]:
         """Target channel and thread; `wait` when the parent post has not gone out yet."""
@@ -381,7 +453,20 @@ class Outbox:
             self._finish(delivery.id, status=DeliveryStatus.FAILED, error=exc.reason, now=now)
             self._report_failure(delivery, exc.reason, now)
             return Outcome(delivery.id, DeliveryStatus.FAILED, error=exc.reason)
-        backoff = min(timedelta(seconds=30) * (2 ** max(delivery.attempts - 1, 0)), _MAX_BACKOFF)
+        if delivery.attempts >= self.max_attempts:
+            log.error(
+                "delivery %s to %s gave up after %d attempts: %s",
+                delivery.key,
+                delivery.target,
+                delivery.attempts,
+                exc.reason,
+            )
+            reason = f"{exc.reason} (gave up after {delivery.attempts} attempts)"
+            self._finish(delivery.id, status=DeliveryStatus.FAILED, error=reason, now=now)
+            self._report_failure(delivery, reason, now)
+            return Outcome(delivery.id, DeliveryStatus.FAILED, error=reason)
+        exponent = min(max(delivery.attempts - 1, 0), 20)
+        backoff = min(timedelta(seconds=30) * (2**exponent), _MAX_BACKOFF)
         if exc.retry_after is not None:
             backoff = max(backoff, timedelta(seconds=exc.retry_after))
         log.warning(
@@ -474,3 +559,10 @@ class Outbox:
 def post_key(episode_id: int) -> str:
     """The outbox key of an episode's control-room post: its thread holds every update."""
     return f"episode:{episode_id}:post"
+
+
+def _has_buttons_for(payload: dict[str, Any], rhi_id: int) -> bool:
+    wanted = f"rhi_actions:{rhi_id}"
+    return any(
+        isinstance(b, dict) and b.get("block_id") == wanted for b in payload.get("blocks") or []
+    )

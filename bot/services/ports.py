@@ -44,7 +44,9 @@ class Renderer(Protocol):
 
     def render(self, message: Outbound, *, now: datetime) -> dict[str, Any]: ...
 
-    def acted(self, original: dict[str, Any], acted: ReminderActed) -> dict[str, Any]: ...
+    def acted(
+        self, original: dict[str, Any], rhi_id: int, acted: ReminderActed
+    ) -> dict[str, Any]: ...
 
 
 class Notifier(Protocol):

@@ -16,13 +16,14 @@ from bot.domain import rhi as rules
 from bot.domain.access import Action
 from bot.domain.errors import NotFound, UserError
 from bot.domain.refs import format_ref
-from bot.domain.states import OPEN_RHI_STATUSES, AuditAction, EpisodeStatus, RhiStatus
+from bot.domain.states import OPEN_RHI_STATUSES, AuditAction, EpisodeStatus, RhiStatus, Risk
 from bot.services import audit
 from bot.services.access import AccessService, Caller
 from bot.services.cards import episode_card, rhi_view
-from bot.services.messages import MessageRef, ReminderActed, RhiStatusChanged
+from bot.services.messages import MessageRef, ReminderActed, RhiAssigned, RhiStatusChanged
 from bot.services.outbox import Outbox
 from bot.services.results import RhiListing, RhiView
+from bot.services.rhi_followups import RhiFollowups
 from storage import queries
 from storage.db import Database
 from storage.models import ReturnInterview
@@ -36,6 +37,7 @@ class RhiService:
         clock: Clock,
         outbox: Outbox,
         access: AccessService,
+        followups: RhiFollowups,
         control_room_channel: str,
         tz: ZoneInfo,
     ) -> None:
@@ -43,6 +45,7 @@ class RhiService:
         self.clock = clock
         self.outbox = outbox
         self.access = access
+        self.followups = followups
         self.control_room_channel = control_room_channel
         self.tz = tz
 
@@ -119,6 +122,7 @@ class RhiService:
                 rhi.status_reason = reason.strip()
             rhi.status = status
             rhi.updated_at, rhi.updated_by = now, actor
+            self.followups.schedule(session, rhi, now)
             audit.record(
                 session,
                 at=now,
@@ -171,6 +175,7 @@ class RhiService:
             previous = rhi.assignee_id
             rhi.assignee_id = to
             rhi.updated_at, rhi.updated_by = now, actor
+            self.followups.schedule(session, rhi, now)
             audit.record(
                 session,
                 at=now,
@@ -183,6 +188,22 @@ class RhiService:
                 to=to,
             )
             view = rhi_view(rhi)
+            told = None
+            if to != previous:
+                # The new person is told at once, with the state and the buttons (quiet
+                # hours apply, except for high risk).
+                card = episode_card(rhi.episode, rhi.episode.child, tz=self.tz)
+                told = self.outbox.enqueue(
+                    session,
+                    key=f"rhi:{rhi.id}:assigned:{to}:{now.isoformat()}",
+                    message=RhiAssigned(view, card, by=actor),
+                    target=to,
+                    now=now,
+                    episode_id=rhi.episode_id,
+                    rhi_id=rhi.id,
+                    not_before=self.followups.quiet_until(now, high_risk=card.risk is Risk.HIGH),
+                )
+        self.outbox.deliver_soon([told] if told else [])
         self._show_on(message, view, ReminderActed("reassigned", actor, now, assignee=to))
         return view
 
@@ -201,6 +222,7 @@ class RhiService:
             rhi = self._open(session, episode_id, rhi_id=rhi_id, caller=caller)
             rhi.snoozed_until = rules.snooze_until(now=now, hours=hours, due=rhi.due_at)
             rhi.updated_at, rhi.updated_by = now, actor
+            self.followups.schedule(session, rhi, now)
             audit.record(
                 session,
                 at=now,

@@ -1,4 +1,5 @@
-"""One scheduler pass: plan what is owed, deliver what is due, record that the pass ran."""
+"""One scheduler pass: act on the follow-ups that fell due, send what the outbox holds, and
+record that the pass ran (for /healthz)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.clock import Clock
 from bot.domain.states import DeliveryStatus
 from bot.services.access import AccessService
+from bot.services.followups import FollowupRunner
 from bot.services.outbox import Outbox, Outcome
 from bot.services.ports import Directory
-from bot.services.reminders import ReminderPlanner
+from bot.services.rhi_followups import RhiFollowups
 from storage.db import Database
 from storage.models import SchedulerPass
 
@@ -38,7 +38,8 @@ class Sweeper:
         *,
         db: Database,
         clock: Clock,
-        planner: ReminderPlanner,
+        runner: FollowupRunner,
+        rhi_followups: RhiFollowups,
         outbox: Outbox,
         access: AccessService,
         directory: Directory,
@@ -46,7 +47,10 @@ class Sweeper:
     ) -> None:
         self.db = db
         self.clock = clock
-        self.planner = planner
+        self.runner = runner
+        self.rhi_followups = rhi_followups
+        self.created_at = clock.now()
+        self._daily_ensured = False
         self.outbox = outbox
         self.access = access
         self.directory = directory
@@ -56,17 +60,26 @@ class Sweeper:
         started = self.clock.now()
         self._beat(started=started)
         self._housekeeping(started)
-        planned = self.planner.plan()
+        followed = self.runner.run_due()
         outcomes = self.outbox.deliver_due()
         self._beat(completed=self.clock.now())
-        if planned or outcomes:
-            log.info("scheduler pass: %d planned, %d handled", len(planned), len(outcomes))
-        return PassResult(len(planned), outcomes)
+        if followed.claimed or outcomes:
+            log.info(
+                "scheduler pass: %d follow-ups due, %d messages queued, %d handled",
+                followed.claimed,
+                followed.messages,
+                len(outcomes),
+            )
+        return PassResult(followed.messages, outcomes)
 
     def _housekeeping(self, now: datetime) -> None:
         """Roles that follow Slack user groups are re-read every few minutes; request keys
         only need to outlive Slack's five-minute replay window."""
         try:
+            if not self._daily_ensured:
+                with self.db.transaction() as session:
+                    self.rhi_followups.ensure_daily_lists(session, now)
+                self._daily_ensured = True
             self.access.refresh_usergroups(self.directory)
             self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)
         except Exception:
@@ -85,17 +98,27 @@ class Sweeper:
                 row.passes = (row.passes or 0) + 1
 
     def health(self, *, stale_after: timedelta) -> tuple[bool, str]:
-        """Healthy when this copy finished a pass within `stale_after`."""
+        """Healthy while passes keep finishing: the last one within `stale_after`, or one still
+        running that started within it, or this copy started less than `stale_after` ago.
+        A pass still running is not a failure; one that has not finished in time is."""
         now = self.clock.now()
         with self.db.read() as session:
-            last = session.scalar(
-                select(SchedulerPass.last_completed_at).where(
-                    SchedulerPass.instance_id == self.instance_id
-                )
-            )
-        if last is None:
-            return False, "no scheduler pass has completed yet"
-        age = now - last
-        if age > stale_after:
-            return False, f"last scheduler pass completed {int(age.total_seconds())} s ago"
-        return True, f"last scheduler pass completed {int(age.total_seconds())} s ago"
+            row = session.get(SchedulerPass, self.instance_id)
+            started = row.last_started_at if row is not None else None
+            completed = row.last_completed_at if row is not None else None
+        if completed is not None and now - completed <= stale_after:
+            return True, f"last scheduler pass completed {_seconds(now - completed)} s ago"
+        if started is not None and (completed is None or started > completed):
+            running = now - started
+            if running <= stale_after:
+                return True, f"a scheduler pass is running (for {_seconds(running)} s)"
+            return False, f"a scheduler pass has been running for {_seconds(running)} s"
+        if now - self.created_at <= stale_after:
+            return True, "starting: no scheduler pass has completed yet"
+        if completed is None:
+            return False, "no scheduler pass has completed"
+        return False, f"last scheduler pass completed {_seconds(now - completed)} s ago"
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())

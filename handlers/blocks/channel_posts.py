@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import Block
 from bot.domain.states import RhiStatus
 from bot.domain.timetext import fmt_duration, fmt_local
 from bot.services.messages import (
+    EpisodeAssigned,
     EpisodeConfirmed,
     EpisodePosted,
     EpisodeReopened,
@@ -94,3 +95,14 @@ def rhi_status_changed(msg: RhiStatusChanged, *, now: datetime, tz: ZoneInfo) ->
     label = msg.status.label
     text = f"Return home interview for *{msg.ref}*: {label}{extra} ({who(msg.actor)})."
     return message(f"{msg.ref} RHI {label}", [section(text)])
+
+
+def episode_assigned(msg: EpisodeAssigned, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    card = msg.card
+    text = (
+        f":rotating_light: {who(msg.by)} logged *{card.ref}* and named you the officer in the "
+        f"case: {card.initials}, age {card.age}, {risk_badge(card.risk)}, last seen "
+        f"{fmt_local(card.last_seen_at, tz)}.\nDetails: `/missing show {card.ref}` (private). "
+        "You will be reminded about the return home interview once the child is back."
+    )
+    return message(f"{card.ref} is yours: you are the officer in the case", [section(text)])

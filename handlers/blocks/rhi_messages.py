@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.domain.timetext import fmt_duration, fmt_local, fmt_local_short
-from bot.services.messages import DeliveryFailed, RhiEscalation, RhiReminder
+from bot.services.messages import (
+    DeliveryFailed,
+    OverdueList,
+    RhiAssigned,
+    RhiEscalation,
+    RhiLapsed,
+    RhiReminder,
+)
+from bot.services.results import RhiView
 from handlers.blocks.common import context, message, risk_badge, section, who
 from handlers.escape import esc
 
@@ -60,6 +68,66 @@ def rhi_reminder(msg: RhiReminder, *, now: datetime, tz: ZoneInfo) -> dict[str, 
     return message(fallback, blocks)
 
 
+def rhi_state(rhi: RhiView, *, now: datetime, tz: ZoneInfo) -> str:
+    due = rhi.due_at
+    if now < due:
+        return f"due {fmt_local_short(due, tz, now=now)}"
+    if now - due < timedelta(hours=1):
+        return f"overdue now (was due {fmt_local_short(due, tz, now=now)})"
+    return f"overdue by {fmt_duration(now - due)} (due {fmt_local(due, tz)})"
+
+
+def rhi_assigned(msg: RhiAssigned, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    rhi, card = msg.rhi, msg.card
+    headline = (
+        f":arrows_counterclockwise: {who(msg.by)} has asked you to chase the return home "
+        f"interview for *{rhi.ref}*: {rhi_state(rhi, now=now, tz=tz)}."
+    )
+    blocks: list[Block] = [
+        section(headline),
+        section(
+            f"{card.initials} · {risk_badge(card.risk)} · returned {fmt_local(rhi.returned_at, tz)}"
+        ),
+        rhi_buttons(rhi.rhi_id, rhi.episode_id),
+        context(f"Details: `/missing show {rhi.ref}` (private). Your list: `/missing rhi`."),
+    ]
+    return message(f"You now chase the RHI for {rhi.ref}", blocks)
+
+
+def overdue_list(msg: OverdueList, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    count = msg.total
+    noun = "interview" if count == 1 else "interviews"
+    blocks: list[Block] = [
+        section(
+            f":warning: *{count} return home {noun} you chase {'is' if count == 1 else 'are'}"
+            " overdue.* Record each outcome, or reassign it."
+        )
+    ]
+    for rhi, card in msg.items:
+        blocks.append(
+            section(
+                f"*{rhi.ref}* {card.initials} · {risk_badge(card.risk)} · "
+                f"{rhi_state(rhi, now=now, tz=tz)}"
+            )
+        )
+        blocks.append(rhi_buttons(rhi.rhi_id, rhi.episode_id))
+    if count > len(msg.items):
+        blocks.append(context(f"And {count - len(msg.items)} more: `/missing rhi` lists them all."))
+    return message(f"{count} overdue return home {noun} to chase", blocks)
+
+
+def rhi_lapsed(msg: RhiLapsed, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    rhi, card = msg.rhi, msg.card
+    text = (
+        f":no_entry: *Lapsed:* no outcome was recorded for the return home interview for "
+        f"*{rhi.ref}* ({card.initials}, {risk_badge(card.risk)}) within {msg.lapse_days} days "
+        f"of the return (due {fmt_local(rhi.due_at, tz)}; chased by {who(rhi.assignee_id)}). "
+        "It is now recorded as *not done (lapsed)* and nothing more is sent about it. "
+        f"`/missing show {rhi.ref}` has the record."
+    )
+    return message(f"Lapsed: RHI for {rhi.ref} recorded as not done", [section(text)])
+
+
 def rhi_escalation(msg: RhiEscalation, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     rhi, card = msg.rhi, msg.card
     due = rhi.due_at
@@ -86,13 +154,22 @@ def delivery_failed(msg: DeliveryFailed, *, now: datetime, tz: ZoneInfo) -> dict
     )
 
 
-def rhi_acted(original: dict[str, Any], *, note: str, still_open: bool = False) -> dict[str, Any]:
-    """The reminder after someone used a button, showing who did what.
+def rhi_acted(
+    original: dict[str, Any], rhi_id: int, *, note: str, still_open: bool = False
+) -> dict[str, Any]:
+    """A message with buttons for this interview, after someone used one: who did what.
 
-    Once the interview is closed its buttons go; after a snooze or a reassignment they stay.
+    Once the interview is closed its buttons go (the note takes their place); after a snooze
+    or a reassignment they stay, with the note under them. Other interviews on the same
+    message (a daily list) are left as they are.
     """
-    blocks = [b for b in original.get("blocks", []) if b.get("type") != "context"]
-    if not still_open:
-        blocks = [b for b in blocks if b.get("type") != "actions"]
-    blocks.append(context(note).to_dict())
-    return {"text": original.get("text") or note, "blocks": blocks}
+    buttons = f"rhi_actions:{rhi_id}"
+    blocks: list[dict[str, Any]] = []
+    for block in original.get("blocks") or []:
+        if block.get("block_id") != buttons:
+            blocks.append(block)
+            continue
+        if still_open:
+            blocks.append(block)
+        blocks.append(context(note).to_dict())
+    return {"text": original.get("text") or note, "blocks": blocks[:50]}

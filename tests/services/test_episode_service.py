@@ -16,8 +16,12 @@ from tests.services.conftest import CONTROL, LOGGER, OFFICER, World, as_
 
 def test_a_logged_episode_is_posted_then_confirmed_privately(world: World) -> None:
     world.log()
-    post, confirmation = world.notifier.sent
+    post, confirmation, assigned = world.notifier.sent
     assert (post.target, post.key) == (CONTROL, "episode:1:post")
+    # The officer in the case is not the person logging: they are told it is theirs.
+    assert assigned.target == OFFICER and "named you the officer in the case" in str(
+        assigned.payload
+    )
     assert "Jane" not in str(post.payload) and "Acacia" not in str(post.payload)
     assert confirmation.target == LOGGER and "Logged *M-1*" in confirmation.text
     assert "Posted to the control-room channel" in confirmation.text
@@ -26,7 +30,7 @@ def test_a_logged_episode_is_posted_then_confirmed_privately(world: World) -> No
 def test_the_confirmation_says_when_the_post_has_not_gone_out(world: World) -> None:
     world.notifier.fail_next(DeliveryError("http 500", permanent=False))
     world.log()
-    (confirmation,) = world.notifier.sent
+    confirmation = world.notifier.to(LOGGER)[0]
     assert "has not gone out yet" in confirmation.text
 
 

@@ -10,7 +10,7 @@ from bot.domain.states import DeliveryStatus, RhiStatus
 from bot.services.messages import DeliveryFailed
 from bot.services.ports import DeliveryError
 from storage.models import OutboxMessage
-from tests.services.conftest import LOGGER, OFFICER, SAFEGUARDING, World, as_
+from tests.services.conftest import CONTROL, LOGGER, OFFICER, SAFEGUARDING, World, as_
 
 
 def rows(world: World) -> dict[str, OutboxMessage]:
@@ -93,3 +93,26 @@ def test_a_message_sent_long_after_it_was_queued_says_so(world: World) -> None:
     world.services.sweeper.run_once()
     post = next(r for r in world.notifier.sent if r.key == "episode:1:post")
     assert "Sent late: queued Tue 24/11/2026 12:00" in post.text
+
+
+def test_a_message_failing_twenty_times_is_reported_once_and_stops(world: World) -> None:
+    world.notifier.fail_next(DeliveryError("http 503", permanent=False), times=1000, target=CONTROL)
+    world.log()
+
+    def hourly_passes(hours: int) -> None:
+        for _ in range(hours):
+            world.clock.advance(hours=1)
+            world.services.sweeper.run_once()
+
+    # The waits double from 30 s to 4 h: after 40 hours it is still being tried...
+    hourly_passes(40)
+    post = rows(world)["episode:1:post"]
+    assert post.status == DeliveryStatus.PENDING and 10 < post.attempts < 20
+    assert world.notifier.to(SAFEGUARDING) == []
+    # ...and by the third day it has been given up, reported once, and left alone.
+    hourly_passes(30)
+    post = rows(world)["episode:1:post"]
+    assert (post.status, post.attempts) == (DeliveryStatus.FAILED, 20)
+    assert post.error == "http 503 (gave up after 20 attempts)"
+    (report,) = world.notifier.to(SAFEGUARDING)
+    assert "gave up after 20 attempts" in str(report.payload)

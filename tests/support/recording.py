@@ -29,20 +29,23 @@ class RecordingNotifier:
 
     sent: list[Recorded] = field(default_factory=list)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    _failures: list[DeliveryError] = field(default_factory=list)
+    _failures: list[tuple[DeliveryError, str | None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
-    def fail_next(self, error: DeliveryError, times: int = 1) -> None:
+    def fail_next(self, error: DeliveryError, times: int = 1, *, target: str | None = None) -> None:
+        """The next `times` sends (to `target` only, if given) raise `error`."""
         with self._lock:
-            self._failures.extend([error] * times)
+            self._failures.extend([(error, target)] * times)
 
     def send(
         self, *, target: str, thread_ts: str | None, payload: dict[str, Any], key: str
     ) -> Sent:
         with self._lock:
-            if self._failures:
-                raise self._failures.pop(0)
+            for index, (error, only) in enumerate(self._failures):
+                if only is None or only == target:
+                    del self._failures[index]
+                    raise error
             ts = f"1700000000.{next(self._ts):06d}"
             self.sent.append(Recorded(target, thread_ts, payload, key, ts))
         channel = f"D{target}" if target.startswith("U") else target
