@@ -60,6 +60,7 @@ from bench.seed import (
 from bot.app import build_app, build_client, build_services
 from bot.clock import FakeClock
 from bot.services.container import Services
+from bot.services.followups import RunResult
 from bot.settings import Settings
 from bot.web import WebApp, make_server, run_until_closed
 from fakeslack import FakeSlack, SentResponse, SlackSender, ViewRecord
@@ -501,14 +502,14 @@ def measure_concurrent(
                     figures.idle.append(sample)
             stack.services.outbox.flush()
             planning = threading.Event()
-            planner = stack.services.sweeper.planner
-            plan = planner.plan
+            runner = stack.services.sweeper.runner
+            run_due = runner.run_due
 
-            def plan_and_tell() -> list[int]:
+            def run_and_tell() -> RunResult:
                 planning.set()
-                return plan()
+                return run_due()
 
-            planner.plan = plan_and_tell  # type: ignore[method-assign]
+            runner.run_due = run_and_tell  # type: ignore[method-assign]
             view, slash = _open_form(stack)
             passes = 0
             # Fast passes (after the redesign) may need several to overlap enough submissions.

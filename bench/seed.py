@@ -12,17 +12,15 @@ all (a return opens one RHI). So `--size 10000` seeds 30,000 episodes and `--siz
 
 What "due" means (the contract between this generator and the benchmark):
 
-  An open RHI is *due* at the seed's `now` when the reminder rules the bot runs today
-  (`bot.domain.rhi.owed_reminder` / `escalation_owed`, default policy: reminder 24 h before the
-  72-hour due time, at it, then daily; escalation 24 h after it) owe it a message whose outbox
-  key (`rhi:<id>:<occurrence>`, `rhi:<id>:escalation`, `rhi:<id>:escalation:thread`, as
-  `ReminderPlanner` writes them) does not exist yet. Exactly `--due` open RHIs are due, and the
-  occurrence each owes fell in the hour before `now`; every other open RHI either owes nothing
-  yet (returned under 47 h ago), is snoozed past `now + 1 h`, or already has a *sent* outbox row
-  for every key the rules owe at `now` (its latest reminder and, when overdue by a day, both
-  escalations), and its next occurrence is at least an hour after `now`. So a pass run at any
-  clock in [now, now + 1 h) finds the same due work: `summary["first_pass_rows"]` new outbox
-  rows (1 for a reminder; 3 when the first overdue reminder and both escalations fall together).
+  Every open RHI has a follow-up row (`followups`, kind `rhi`) holding its next action, as the
+  bot keeps it: the first rung of its ladder (`bot.domain.followup.ladder`, default policy:
+  reminder 24 h before the 72-hour due time, at it, escalation 24 h after, lapse 14 days after
+  the return) that has not been acted on. An open RHI is *due* at the seed's `now` when that
+  next action fell in the hour before `now`. Exactly `--due` open RHIs are due; every other
+  open RHI's next action is at least an hour after `now`, and the daily overdue-lists row is
+  tomorrow at 09:00. So a pass run at any clock in [now, now + 1 h) finds the same due work:
+  `summary["first_pass_rows"]` new outbox rows (1 for a reminder; 2 for an escalation or a
+  lapse, each to the safeguarding channel and the episode's thread).
 
 Speed: rows are generated as plain tuples and loaded in chunks: SQLite with one transaction per
 chunk and `PRAGMA synchronous=OFF` (seeding only), PostgreSQL with COPY and foreign-key triggers
@@ -49,17 +47,25 @@ from datetime import UTC, date, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import JSON, Engine, Table, func, select, text
+from sqlalchemy import JSON, Engine, Table, func, insert, select, text
 
-from bot.domain import rhi as rules
+from bot.domain import followup as rules
 from bot.domain.episode import RISK_FACTORS
-from bot.domain.states import DeliveryStatus, EpisodeStatus, MessageKind, RhiStatus, Risk
+from bot.domain.states import (
+    OPEN_RHI_STATUSES,
+    DeliveryStatus,
+    EpisodeStatus,
+    FollowupKind,
+    MessageKind,
+    RhiStatus,
+    Risk,
+)
 from storage.db import make_engine
 from storage.migrate import upgrade
-from storage.models import Child, Episode, OutboxMessage, ReturnInterview
+from storage.models import Child, Episode, Followup, OutboxMessage, ReturnInterview
 
 # Bump when the generated data changes meaning: cached seeds made by older code are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 # A Tuesday at midday in November (GMT, no clock change near it): outside the default quiet
 # hours (22:00-07:00 London), so reminders for every risk level go out. The tests' clock too.
@@ -67,7 +73,7 @@ BENCH_NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 CONTROL_CHANNEL = "CCONTROL"
 SAFEGUARDING_CHANNEL = "CSAFEGUARD"
 # The bot's defaults (bot.settings): the benchmark runs the bot with these.
-POLICY = rules.ReminderPolicy()
+POLICY = rules.RhiPolicy()
 RHI_DUE_HOURS = 72
 # Due work happened in the hour before now; nothing else comes due in the hour after it.
 MARGIN_S = 3600
@@ -83,24 +89,38 @@ class Cat(IntEnum):
     MISSING = 0
     CLOSED = 1
     # Open and not due.
-    FRESH = 2  # returned 1-47 h ago: no reminder owed yet
-    SOON_SENT = 3  # 49-71 h ago: the 24-hours-before reminder was sent
-    NOW_SENT = 4  # 73-95 h ago: the due-now reminder was sent
-    OVERDUE_SENT = 5  # overdue: latest daily reminder and both escalations sent
-    SNOOZED = 6  # overdue, escalated, today's reminder held by a snooze until after now + 1 h
-    # Open and due: the occurrence below fell in the hour before now, with no outbox row.
-    DUE_SOON = 7  # 48-49 h ago: 24-hours-before reminder owed (1 row)
-    DUE_NOW = 8  # 72-73 h ago: due-now reminder owed (1 row)
-    DUE_OVERDUE = 9  # 4+ days overdue: next daily reminder owed (1 row)
-    DUE_ESCALATE = 10  # 96-97 h ago: first overdue reminder and both escalations owed (3 rows)
+    FRESH = 2  # returned 1-47 h ago: next, the 24-hours-before reminder
+    SOON_SENT = 3  # 49-71 h ago: that reminder sent; next, the due-now one
+    NOW_SENT = 4  # 73-95 h ago: due-now sent; next, the escalation
+    OVERDUE_SENT = 5  # 97-335 h ago: escalated; next, the lapse at 14 days
+    SNOOZED = 6  # as OVERDUE_SENT, snoozed (a snooze never holds the lapse)
+    # Open and due: the next action fell in the hour before now.
+    DUE_SOON = 7  # 48-49 h ago: the 24-hours-before reminder (1 row)
+    DUE_NOW = 8  # 72-73 h ago: the due-now reminder (1 row)
+    DUE_ESCALATE = 9  # 96-97 h ago: the escalation (2 rows)
+    DUE_LAPSE = 10  # 336-337 h ago: the last escalation, closed as lapsed (2 rows)
 
 
-DUE_CATS = (Cat.DUE_SOON, Cat.DUE_NOW, Cat.DUE_OVERDUE, Cat.DUE_ESCALATE)
+DUE_CATS = (Cat.DUE_SOON, Cat.DUE_NOW, Cat.DUE_ESCALATE, Cat.DUE_LAPSE)
 OPEN_CATS = (Cat.FRESH, Cat.SOON_SENT, Cat.NOW_SENT, Cat.OVERDUE_SENT, Cat.SNOOZED, *DUE_CATS)
-# Shares of the due RHIs (the rest are DUE_OVERDUE) and of the not-due ones (the rest are
-# OVERDUE_SENT: most open RHIs in real life are long overdue and already chased).
+# Shares of the due RHIs (the rest lapse) and of the not-due ones (the rest are OVERDUE_SENT:
+# many open RHIs in real life are overdue and already chased).
 DUE_SHARES = {Cat.DUE_SOON: 0.30, Cat.DUE_NOW: 0.25, Cat.DUE_ESCALATE: 0.15}
-NOT_DUE_SHARES = {Cat.FRESH: 0.10, Cat.SOON_SENT: 0.05, Cat.NOW_SENT: 0.05, Cat.SNOOZED: 0.02}
+NOT_DUE_SHARES = {Cat.FRESH: 0.20, Cat.SOON_SENT: 0.10, Cat.NOW_SENT: 0.10, Cat.SNOOZED: 0.05}
+# The rungs already acted on (keys written) for each open category.
+SENT: dict[Cat, tuple[str, ...]] = {
+    Cat.FRESH: (),
+    Cat.SOON_SENT: ("due_soon",),
+    Cat.NOW_SENT: ("due_soon", "due_now"),
+    Cat.OVERDUE_SENT: ("due_soon", "due_now", "escalation"),
+    Cat.SNOOZED: ("due_soon", "due_now", "escalation"),
+    Cat.DUE_SOON: (),
+    Cat.DUE_NOW: ("due_soon",),
+    Cat.DUE_ESCALATE: ("due_soon", "due_now"),
+    Cat.DUE_LAPSE: ("due_soon", "due_now", "escalation"),
+}
+# New outbox rows each due category makes on the first pass.
+FIRST_PASS_ROWS = {Cat.DUE_SOON: 1, Cat.DUE_NOW: 1, Cat.DUE_ESCALATE: 2, Cat.DUE_LAPSE: 2}
 
 
 @dataclass(frozen=True)
@@ -116,8 +136,9 @@ class SeedConfig:
     def check(self) -> None:
         if self.size < 0 or self.open_rhis < 0 or not 0 <= self.due <= self.open_rhis:
             raise ValueError("need size >= 0 and 0 <= due <= open_rhis")
-        if rules.in_quiet_hours(self.now, POLICY) or rules.in_quiet_hours(
-            self.now + timedelta(seconds=MARGIN_S), POLICY
+        quiet = POLICY.quiet
+        if quiet is not None and (
+            quiet.contains(self.now) or quiet.contains(self.now + timedelta(seconds=MARGIN_S))
         ):
             raise ValueError("pick a `now` outside quiet hours, or reminders would be held")
 
@@ -308,7 +329,7 @@ def _open_categories(config: SeedConfig, rng: random.Random) -> list[Cat]:
     """Exactly `due` due RHIs; the shares fixed, so that small seeds get every kind too."""
     cats: list[Cat] = []
     for shares, count, rest in (
-        (DUE_SHARES, config.due, Cat.DUE_OVERDUE),
+        (DUE_SHARES, config.due, Cat.DUE_LAPSE),
         (NOT_DUE_SHARES, config.open_rhis - config.due, Cat.OVERDUE_SENT),
     ):
         some = [cat for cat, share in shares.items() for _ in range(round(share * count))]
@@ -337,7 +358,7 @@ def _history_episode(
 
 def _open_episode(cat: Cat, child: int, officer: int, now: int, rng: random.Random) -> Ep:
     """Return time chosen so that the category's rule holds (hours since the return, r):
-    due-soon at r=48, due-now at r=72, overdue_n at r=72+24n, escalation at r=96."""
+    due-soon at r=48, due-now at r=72, escalation at r=96, lapse at r=336."""
     minute = 60
     snoozed: int | None = None
     if cat is Cat.FRESH:
@@ -347,20 +368,17 @@ def _open_episode(cat: Cat, child: int, officer: int, now: int, rng: random.Rand
     elif cat is Cat.NOW_SENT:
         ago = rng.randint(73 * HOUR, 95 * HOUR)
     elif cat in (Cat.OVERDUE_SENT, Cat.SNOOZED):
-        days = min(365, int(rng.expovariate(1 / 20)))
+        ago = rng.randint(97 * HOUR, 335 * HOUR)
         if cat is Cat.SNOOZED:
-            days = max(days, 1)  # escalated a day or more ago; today's reminder is snoozed
             snoozed = now + rng.randint(MARGIN_S + minute, 72 * HOUR)
-        ago = 96 * HOUR + days * DAY + rng.randint(1 * HOUR, 23 * HOUR)
     elif cat is Cat.DUE_SOON:
         ago = 48 * HOUR + rng.randint(minute, 59 * minute)
     elif cat is Cat.DUE_NOW:
         ago = 72 * HOUR + rng.randint(minute, 59 * minute)
     elif cat is Cat.DUE_ESCALATE:
         ago = 96 * HOUR + rng.randint(minute, 59 * minute)
-    elif cat is Cat.DUE_OVERDUE:
-        days = max(1, min(365, int(rng.expovariate(1 / 20))))
-        ago = 96 * HOUR + days * DAY + rng.randint(minute, 59 * minute)
+    elif cat is Cat.DUE_LAPSE:
+        ago = 336 * HOUR + rng.randint(minute, 59 * minute)
     else:
         raise ValueError(cat)
     returned = now - ago
@@ -376,29 +394,23 @@ def _rhi_created(ep: Ep, now: int) -> int:
     return min(ep[2] + (ep[1] % 1800), now)
 
 
-# ---- what the reminder rules owe (the current planner's keys) --------------------------------
+# ---- what the bot had already sent ---------------------------------------------------------
+
+RUNG_HOURS = {"due_soon": 48, "due_now": 72, "escalation": 96}
 
 
-def owed_keys(rhi_id: int, returned: datetime, at: datetime) -> list[tuple[str, str, datetime]]:
-    """(outbox key, "reminder" | "escalation" | "thread", when it fell due) for every key the
-    current `ReminderPlanner` would enqueue at `at`, snooze and quiet hours aside. Mirrors
-    `ReminderPlanner._owed`: change both together."""
-    due = rules.due_at(returned, RHI_DUE_HOURS)
-    owed: list[tuple[str, str, datetime]] = []
-    reminders = [r for r in rules.reminder_occurrences(due, at, POLICY) if r.at >= returned]
-    if reminders:
-        owed.append((f"rhi:{rhi_id}:{reminders[-1].name}", "reminder", reminders[-1].at))
-    if rules.escalation_owed(due=due, now=at, policy=POLICY):
-        when = rules.escalation_at(due, POLICY)
-        owed.append((f"rhi:{rhi_id}:escalation", "escalation", when))
-        owed.append((f"rhi:{rhi_id}:escalation:thread", "thread", when))
-    return owed
-
-
-def sent_cutoff(cat: Cat, now: datetime) -> datetime:
-    """Up to when the bot has already sent what was owed: now for the not-due, the day before
-    for the due (their current occurrence has no row) and for the snoozed (held)."""
-    return now - timedelta(days=1) if cat in (*DUE_CATS, Cat.SNOOZED) else now
+def sent_keys(cat: Cat, rhi_id: int, returned: datetime) -> list[tuple[str, str, datetime]]:
+    """(outbox key, "reminder" | "escalation" | "thread", when) of what the bot had sent for an
+    open RHI of this category: the keys `RhiLadder` writes."""
+    sent: list[tuple[str, str, datetime]] = []
+    for rung in SENT[cat]:
+        when = returned + timedelta(hours=RUNG_HOURS[rung])
+        if rung == "escalation":
+            sent.append((f"rhi:{rhi_id}:escalation", "escalation", when))
+            sent.append((f"rhi:{rhi_id}:escalation:thread", "thread", when))
+        else:
+            sent.append((f"rhi:{rhi_id}:{rung}", "reminder", when))
+    return sent
 
 
 # ---- one row generator per table ------------------------------------------------------------
@@ -600,19 +612,12 @@ def outbox_rows(plan: Plan) -> Iterator[dict[str, Any]]:
 def _sent_for(plan: Plan, rhi_index: int) -> list[tuple[str, str, datetime]]:
     ep = plan.episodes[plan.rhis[rhi_index]]
     assert ep[2] is not None
-    return owed_keys(rhi_index + 1, _dt(ep[2]), sent_cutoff(Cat(ep[4]), plan.config.now))
+    return sent_keys(Cat(ep[4]), rhi_index + 1, _dt(ep[2]))
 
 
 def first_pass_rows(plan: Plan) -> int:
-    """New outbox rows the current planner writes on its first pass at `now`."""
-    total = 0
-    for rhi_index, episode_index in enumerate(plan.rhis):
-        ep = plan.episodes[episode_index]
-        if ep[4] in DUE_CATS:
-            assert ep[2] is not None
-            owed = {k for k, _, _ in owed_keys(rhi_index + 1, _dt(ep[2]), plan.config.now)}
-            total += len(owed - {k for k, _, _ in _sent_for(plan, rhi_index)})
-    return total
+    """New outbox rows the bot's first pass at `now` writes."""
+    return sum(FIRST_PASS_ROWS.get(Cat(plan.episodes[i][4]), 0) for i in plan.rhis)
 
 
 # The tables in load order (parents first), each with its row generator.
@@ -625,18 +630,52 @@ TABLES: list[tuple[Table, Callable[[Plan], Iterator[dict[str, Any]]]]] = [
 
 
 def after_seed(engine: Engine, now: datetime) -> None:
-    """HOOK FOR THE SCHEDULING REDESIGN: fill in derived scheduling state after the load.
+    """The scheduling state the bot keeps: each open RHI's next action, computed with the bot's
+    own rule (`bot.domain.followup.ladder`) from the RHI and the outbox rows already written,
+    and the daily overdue-lists row (tomorrow 09:00)."""
+    keys = {"due_soon": "due_soon", "due_now": "due_now", "escalate": "escalation:thread"}
+    rows: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        sent = set(
+            conn.execute(select(OutboxMessage.key).where(OutboxMessage.key.like("rhi:%"))).scalars()
+        )
+        open_rhis = conn.execute(
+            select(ReturnInterview.id, ReturnInterview.returned_at, ReturnInterview.due_at)
+            .join(Episode, Episode.id == ReturnInterview.episode_id)
+            .where(
+                ReturnInterview.status.in_(OPEN_RHI_STATUSES),
+                Episode.status == EpisodeStatus.RETURNED,
+            )
+        ).all()
+    for rhi_id, returned, due in open_rhis:
+        facts = rules.RhiFacts(returned_at=_aware(returned), due_at=_aware(due))
+        for step, at in rules.ladder(facts, POLICY):
+            key = keys.get(step.value)
+            if at > now or key is None or f"rhi:{rhi_id}:{key}" not in sent:
+                rows.append(_followup(FollowupKind.RHI, str(rhi_id), at, step.value, now))
+                break
+    tomorrow = rules.next_local_time(now, POLICY.overdue_list_time, POLICY.tz, strictly_after=True)
+    rows.append(_followup(FollowupKind.OVERDUE_LISTS, "daily", tomorrow, "daily", now))
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 10_000):
+            conn.execute(insert(Followup), rows[start : start + 10_000])
 
-    The bulk load writes only base facts (children, episodes, RHIs, the outbox rows already
-    sent). If the redesign adds state the bot keeps up to date as it runs, such as a
-    `next_action_at` per open RHI computed by a pure rule from (returned_at, due_at, status,
-    snoozed_until, the outbox rows sent), compute it here for every row, in a few set-based
-    statements or chunked updates, with the *same* pure rule the bot uses, as of `now` (the
-    benchmark clock), so the seeded database is one the new bot could have produced itself.
-    Then bump GENERATOR_VERSION so that cached seeds are rebuilt. The current code keeps no
-    such state, so there is nothing to do.
-    """
-    del engine, now
+
+def _followup(
+    kind: FollowupKind, subject: str, at: datetime, step: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "kind": kind.value,
+        "subject": subject,
+        "next_at": at,
+        "step": step,
+        "revision": 0,
+        "updated_at": now,
+    }
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # ---- loading -------------------------------------------------------------------------------

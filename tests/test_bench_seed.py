@@ -40,7 +40,7 @@ def test_seed_counts_and_due_work(tmp_path: Path) -> None:
         assert children is not None and 0 < children < 220  # some children went missing again
         outbox_before = session.scalar(select(func.count()).select_from(OutboxMessage))
 
-    # The bot's own planner, at the seed's clock, owes exactly the seeded due work...
+    # The bot's own scheduler, at the seed's clock, finds exactly the seeded due work...
     clock = FakeClock(CONFIG.now)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -51,21 +51,20 @@ def test_seed_counts_and_due_work(tmp_path: Path) -> None:
     )
     client = WebClient(base_url="http://127.0.0.1:9/")  # planning never calls Slack
     services = build_services(settings, client=client, clock=clock, db=db, migrate=False)
-    planner = services.sweeper.planner
-    new_ids = planner.plan()
-    assert len(new_ids) == summary["first_pass_rows"] == 7
+    runner = services.sweeper.runner
+    first = runner.run_due()
+    assert first.claimed == 5 and first.messages == summary["first_pass_rows"]
     with db.read() as session:
-        rhis = set(
-            session.scalars(select(OutboxMessage.rhi_id).where(OutboxMessage.id.in_(new_ids)))
-        )
+        new = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending"))
+        rhis = {row.rhi_id for row in new}
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == (
-            outbox_before + 7
+            outbox_before + summary["first_pass_rows"]
         )
     assert len(rhis) == 5
     # ... and nothing else comes due within the hour after it, nor again once written.
-    assert planner.plan() == []
+    assert runner.run_due().claimed == 0
     clock.advance(minutes=59)
-    assert planner.plan() == []
+    assert runner.run_due().claimed == 0
     db.dispose()
 
 
