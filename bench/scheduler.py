@@ -94,6 +94,8 @@ def bench_settings(fake: FakeSlack, database_url: str) -> Settings:
         control_room_channel=CONTROL_CHANNEL,
         safeguarding_channel=SAFEGUARDING_CHANNEL,
         slack_channel_pace_seconds=0,
+        # The call handler who logs episodes during the pass may do so.
+        admin_user_ids=CALL_HANDLER,
     )
 
 

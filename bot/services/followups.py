@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -162,48 +162,52 @@ class FollowupRunner:
     # -- 3. apply ------------------------------------------------------------------------
 
     def _apply(self, decisions: list[Decision], now: datetime) -> tuple[int, int]:
-        applied = sent = 0
+        """One short write transaction for the whole batch, in a handful of statements."""
+        if not decisions:
+            return 0, 0
         with self.db.transaction() as session:
-            for decision in decisions:
-                if not self._advance(session, decision, now):
-                    continue  # changed meanwhile: the change's own recomputation stands
-                applied += 1
+            current = select(Followup.id, Followup.revision).where(
+                Followup.id.in_([d.row.id for d in decisions]),
+                Followup.leased_by == self.instance_id,
+            )
+            if self.db.dialect == "postgresql":
+                current = current.with_for_update()
+            revisions = {row_id: revision for row_id, revision in session.execute(current)}
+            # Changed meanwhile (an outcome, a snooze): that change's recomputation stands.
+            kept = [d for d in decisions if revisions.get(d.row.id) == d.row.revision]
+            if not kept:
+                return 0, 0
+            updates = []
+            for decision in kept:
+                at, step = _as_pair(decision.next)
+                updates.append(
+                    {
+                        "id": decision.row.id,
+                        "next_at": at,
+                        "step": step,
+                        "revision": decision.row.revision + 1,
+                        "leased_by": None,
+                        "leased_until": None,
+                        "updated_at": now,
+                    }
+                )
+            session.execute(update(Followup), updates)
+            for decision in kept:
                 if decision.changes is not None:
                     decision.changes(session, now)
-                for pending in decision.messages:
-                    if self.outbox.enqueue_rendered(session, pending, now=now) is not None:
-                        sent += 1
-        return applied, sent
+            messages = [m for d in kept for m in d.messages]
+            self.outbox.enqueue_many(session, messages, now=now)
+        return len(kept), len(messages)
 
-    def _advance(self, session: Session, decision: Decision, now: datetime) -> bool:
-        row = decision.row
-        nxt = decision.next
-        if isinstance(nxt, NextAction):
-            at, step = nxt.at, nxt.step.value
-        elif nxt is None:
-            at, step = None, None
-        else:
-            at, step = nxt
-        moved = session.execute(
-            update(Followup)
-            .where(
-                and_(
-                    Followup.id == row.id,
-                    Followup.revision == row.revision,
-                    Followup.leased_by == self.instance_id,
-                )
-            )
-            .values(
-                next_at=at,
-                step=step,
-                revision=Followup.revision + 1,
-                leased_by=None,
-                leased_until=None,
-                updated_at=now,
-            )
-            .returning(Followup.id)
-        ).first()
-        return moved is not None
+
+def _as_pair(
+    action: NextAction | tuple[datetime, str] | None,
+) -> tuple[datetime | None, str | None]:
+    if isinstance(action, NextAction):
+        return action.at, action.step.value
+    if action is None:
+        return None, None
+    return action
 
 
 def set_next(
@@ -217,12 +221,7 @@ def set_next(
     """Store what comes next for a subject, in the caller's transaction (a change to the
     subject recomputes it at once). A pass that prepared the old action finds the revision
     moved and drops what it prepared."""
-    if isinstance(action, NextAction):
-        at, step = action.at, action.step.value
-    elif action is None:
-        at, step = None, None
-    else:
-        at, step = action
+    at, step = _as_pair(action)
     statement = (
         queries.upsert(session)(Followup)
         .values(

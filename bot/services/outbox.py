@@ -154,9 +154,28 @@ class Outbox:
             now=now,
         )
 
+    def enqueue_many(self, session: Session, pending: list[Pending], *, now: datetime) -> None:
+        """Add many rendered messages in one statement; keys already there are skipped."""
+        if not pending:
+            return
+        session.execute(
+            queries.upsert(session)(OutboxMessage).on_conflict_do_nothing(index_elements=["key"]),
+            [self._row(p, now) for p in pending],
+        )
+
     def enqueue_rendered(self, session: Session, pending: Pending, *, now: datetime) -> int | None:
-        """Add a message rendered earlier (the scheduler renders outside its write lock)."""
-        values = {
+        """Add a message rendered earlier; its id, or None if that key was already enqueued."""
+        statement = (
+            queries.upsert(session)(OutboxMessage)
+            .values(**self._row(pending, now))
+            .on_conflict_do_nothing(index_elements=["key"])
+        ).returning(OutboxMessage.id)
+        # Check the returned row, not rowcount: PostgreSQL reports -1 for this statement.
+        return session.execute(statement).scalar_one_or_none()
+
+    @staticmethod
+    def _row(pending: Pending, now: datetime) -> dict[str, Any]:
+        return {
             "key": pending.key,
             "kind": pending.kind.value,
             "target": pending.target,
@@ -169,13 +188,6 @@ class Outbox:
             "not_before": max(pending.not_before or now, now),
             "created_at": now,
         }
-        statement = (
-            queries.upsert(session)(OutboxMessage)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["key"])
-        ).returning(OutboxMessage.id)
-        # Check the returned row, not rowcount: PostgreSQL reports -1 for this statement.
-        return session.execute(statement).scalar_one_or_none()
 
     # -- reading ------------------------------------------------------------------------
 
