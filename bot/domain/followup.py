@@ -12,6 +12,7 @@ person chasing it also gets one message a day listing all their overdue intervie
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -77,6 +78,18 @@ class RhiPolicy:
     # An interview joins the daily list once it has been overdue this long (the "overdue now"
     # reminder is recent enough before that).
     overdue_list_min_hours: int = 12
+
+    def fingerprint(self) -> str:
+        """What stored next actions depend on: when it changes they are recomputed. (Quiet
+        hours and snoozes are looked at when an action falls due, so they are not in it.)"""
+        parts = (
+            self.before_hours,
+            self.escalate_after_hours,
+            self.lapse_days,
+            self.overdue_list_time.isoformat(),
+            self.tz.key,
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

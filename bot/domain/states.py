@@ -84,6 +84,8 @@ class FollowupKind(StrEnum):
     RHI = "rhi"  # one open return home interview; subject: its id
     OVERDUE_LISTS = "overdue_lists"  # the daily fan-out of overdue lists; subject: "daily"
     OVERDUE_LIST = "overdue_list"  # one person's daily list; subject: their user id
+    # Not due work: remembers the policy the stored next actions were computed with (step).
+    POLICY = "policy"
 
 
 class RhiStep(StrEnum):

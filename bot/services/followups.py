@@ -251,3 +251,19 @@ def pending_step(session: Session, *, kind: FollowupKind, subject: str) -> str |
     return session.scalar(
         select(Followup.step).where(Followup.kind == kind.value, Followup.subject == subject)
     )
+
+
+def remember(
+    session: Session, *, kind: FollowupKind, subject: str, value: str, now: datetime
+) -> None:
+    """Keep a small fact with the follow-ups (never due): e.g. the policy they were made with."""
+    statement = (
+        queries.upsert(session)(Followup)
+        .values(
+            kind=kind.value, subject=subject, next_at=None, step=value, revision=0, updated_at=now
+        )
+        .on_conflict_do_update(
+            index_elements=["kind", "subject"], set_={"step": value, "updated_at": now}
+        )
+    )
+    session.execute(statement)

@@ -27,12 +27,12 @@ from bot.domain.states import (
 )
 from bot.services import audit
 from bot.services.cards import episode_card, rhi_view
-from bot.services.followups import Claimed, Decision, pending_step, set_next
+from bot.services.followups import Claimed, Decision, pending_step, remember, set_next
 from bot.services.messages import OverdueList, RhiEscalation, RhiLapsed, RhiReminder
 from bot.services.outbox import Outbox, Pending
 from storage import queries
 from storage.db import Database
-from storage.models import ReturnInterview
+from storage.models import Followup, ReturnInterview
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +92,28 @@ class RhiFollowups:
             return None
         return quiet.end_after(now)
 
-    def ensure_daily_lists(self, session: Session, now: datetime) -> None:
-        """The daily overdue-lists follow-up exists (a new install, or after an upgrade)."""
-        if pending_step(session, kind=FollowupKind.OVERDUE_LISTS, subject=DAILY) is None:
-            at = rules.next_local_time(now, self.policy.overdue_list_time, self.policy.tz)
-            set_next(
-                session, kind=FollowupKind.OVERDUE_LISTS, subject=DAILY, action=(at, DAILY), now=now
-            )
+    def ensure_current(self, session: Session, now: datetime) -> None:
+        """At start-up: the daily overdue-lists follow-up exists, and if the settings the
+        stored next actions were computed with have changed (RHI_LAPSE_DAYS, say), every open
+        interview's next action falls due now, to be recomputed by the next pass."""
+        fingerprint = self.policy.fingerprint()
+        known = pending_step(session, kind=FollowupKind.POLICY, subject="rhi")
+        daily = pending_step(session, kind=FollowupKind.OVERDUE_LISTS, subject=DAILY)
+        if known == fingerprint and daily is not None:
+            return
+        if known is not None and known != fingerprint:
+            replanned = session.execute(
+                update(Followup)
+                .where(Followup.kind == FollowupKind.RHI, Followup.next_at.is_not(None))
+                .values(next_at=now, revision=Followup.revision + 1, updated_at=now)
+                .returning(Followup.id)
+            ).all()
+            log.info("RHI settings changed: %d open interviews to replan", len(replanned))
+        at = rules.next_local_time(now, self.policy.overdue_list_time, self.policy.tz)
+        set_next(
+            session, kind=FollowupKind.OVERDUE_LISTS, subject=DAILY, action=(at, DAILY), now=now
+        )
+        remember(session, kind=FollowupKind.POLICY, subject="rhi", value=fingerprint, now=now)
 
 
 class RhiLadder:

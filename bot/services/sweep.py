@@ -78,7 +78,7 @@ class Sweeper:
         try:
             if not self._daily_ensured:
                 with self.db.transaction() as session:
-                    self.rhi_followups.ensure_daily_lists(session, now)
+                    self.rhi_followups.ensure_current(session, now)
                 self._daily_ensured = True
             self.access.refresh_usergroups(self.directory)
             self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)
