@@ -71,7 +71,16 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test runs on PostgreSQL as well as SQLite where the databases differ (claims, locks,
+    migrations, string limits, streaming, the audit trigger): those are marked
+    `both_databases`. The rest is logic that SQLite proves as well, run once."""
+    if "database_url" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("database_url", BACKENDS if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")

@@ -31,6 +31,9 @@ from storage.db import make_engine
 from storage.models import AuditEvent
 from tests.support.harness import CONTROL, LOGGER, TEAM, Bot, start_bot
 
+# Retention, streaming and the audit trigger differ between the databases.
+pytestmark = pytest.mark.both_databases
+
 LONDON = ZoneInfo("Europe/London")
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -67,6 +67,7 @@ def test_bad_commands_get_specific_answers(bot: Bot, text: str, expected: str) -
     assert counts(bot) == before
 
 
+@pytest.mark.both_databases  # string limits and encodings differ
 def test_markup_long_text_emoji_and_accents_are_stored_and_escaped(bot: Bot) -> None:
     name = "<!channel> <@U999> Zoë & Ána >"
     long_place = "Ø" * 399
@@ -155,6 +156,7 @@ def test_channel_post_failure_keeps_the_episode_and_tells_the_logger(bot: Bot, f
         assert len(posts) == 1 and "M-1" in posts[0].text
 
 
+@pytest.mark.both_databases  # each driver fails in its own way
 def test_database_unreachable_says_nothing_was_saved(bot: Bot) -> None:
     view = bot.open_form()
     bot.services.db.engine.dispose()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Child, Episode, ReturnInterview
 from tests.support.harness import CONTROL, LOGGER, Bot, has_input
 
 
+@pytest.mark.both_databases  # the whole path once on each
 def test_new_episode_to_return_end_to_end(bot: Bot) -> None:
     view = bot.open_form("new Jane Mary Smith")
     blocks = {b["block_id"]: b for b in view.view["blocks"]}
@@ -64,6 +66,7 @@ def test_new_episode_to_return_end_to_end(bot: Bot) -> None:
     assert all(e.actor for e in bot.audit())
 
 
+@pytest.mark.both_databases  # the identity's unique key and case folding
 def test_same_child_is_linked_and_counted(bot: Bot) -> None:
     bot.log_episode()
     bot.slash("returned 1")

@@ -518,6 +518,7 @@ def _race(count: int, action: Callable[[int], Any]) -> list[Any]:
     return results
 
 
+@pytest.mark.both_databases
 def test_racing_enqueues_and_claims_have_one_winner(database_url: str) -> None:
     db = Database.from_url(database_url)
     count = 8

@@ -32,6 +32,9 @@ from storage.models import AuditEvent, Base, Child, Episode, OutboxMessage, Retu
 from tests.conftest import PG_URL
 from tests.support.harness import Bot, start_bot
 
+# Retention, streaming and the audit trigger differ between the databases.
+pytestmark = pytest.mark.both_databases
+
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 
