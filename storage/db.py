@@ -59,13 +59,38 @@ def make_engine(
 
 
 def _create_private_file(database: str) -> None:
-    """Children's records: the file (and the folder we create for it) is the owner's alone."""
+    """Children's records: the file (and every folder we create for it) is the owner's alone,
+    whatever the process's umask. SQLite gives its -wal and -shm files the database file's
+    mode. A file or folder that already exists keeps the mode its owner gave it."""
     path = os.path.abspath(database)
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    if not os.path.exists(path):
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    _create_private_folders(os.path.dirname(path))
+    try:
+        # O_EXCL: created here, now, or not at all (no window between a check and the open).
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)  # the umask may have taken bits from the mode asked for
+    finally:
+        os.close(fd)
+
+
+def _create_private_folders(directory: str) -> None:
+    """Like os.makedirs, but every folder it creates is 0700 (makedirs gives the ones above
+    the last the umask's default, 0755 or even 0777)."""
+    missing: list[str] = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs
+        os.chmod(folder, 0o700)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
