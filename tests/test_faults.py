@@ -1,18 +1,338 @@
 """Faults: what the bot promises when its process dies, its database goes away or Slack is slow.
 
+- The database goes away (frozen with the TCP connection open, or stopped): every command gets
+  "nothing was saved" within Slack's 3 seconds, /healthz answers within a second, the bot
+  recovers by itself, nothing partial is stored. The database is broken through a TCP proxy
+  (tests/support/tcpproxy.py), never the shared server itself.
 - The SQLite file is private.
+
+The figures each test measures are printed (`pytest -s`, or shown when it fails).
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from bot.domain.states import AuditAction, EpisodeStatus
+from fakeslack import FakeSlack, SentResponse
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.models import AuditEvent, Episode, OutboxMessage, ReturnInterview
+from tests.conftest import _reset_postgres
+from tests.support.serving import (
+    Served,
+    all_stopped,
+    bot_env,
+    health,
+    seed_open_episodes,
+    start_serve,
+)
+from tests.support.tcpproxy import TcpProxy, proxied
+
+NOTHING_SAVED = "nothing was saved"
+CANNOT_TELL = "cannot tell whether this was saved"
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    response: SentResponse | None
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.response is None or self.response.json is None:
+            return ""
+        return str(self.response.json.get("text") or "")
+
+
+def timed(call: Callable[[], SentResponse]) -> Timed:
+    start = time.monotonic()
+    try:
+        response = call()
+    except OSError as exc:  # refused, reset, timed out: no answer at all
+        return Timed(time.monotonic() - start, None, type(exc).__name__)
+    return Timed(time.monotonic() - start, response)
+
+
+def together(calls: list[Callable[[], Timed]]) -> list[Timed]:
+    """Run the calls on their own threads, released at the same moment."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Timed | None] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        barrier.wait(timeout=10)
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(r is not None for r in results)
+    return [r for r in results if r is not None]
+
+
+def timed_health(url: str) -> tuple[float, int]:
+    start = time.monotonic()
+    status, _report = health(url, timeout=5)
+    return time.monotonic() - start, status
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What the database holds about some episodes."""
+
+    returned: set[int]
+    rhis: dict[int, int]  # episode id -> number of RHI rows
+    audits: dict[int, int]  # episode id -> number of "returned" audit rows
+    updates: dict[int, int]  # episode id -> number of "returned" thread updates queued
+
+
+def stored(db: Database, ids: list[int]) -> Stored:
+    with db.read() as session:
+        returned = set(
+            session.scalars(
+                select(Episode.id).where(
+                    Episode.id.in_(ids), Episode.status == EpisodeStatus.RETURNED
+                )
+            )
+        )
+
+        def counts(column: Any, *where: Any) -> dict[int, int]:
+            rows = session.execute(
+                select(column, func.count()).where(column.in_(ids), *where).group_by(column)
+            )
+            return {int(episode): int(n) for episode, n in rows}
+
+        return Stored(
+            returned,
+            counts(ReturnInterview.episode_id),
+            counts(AuditEvent.episode_id, AuditEvent.action == AuditAction.EPISODE_RETURNED),
+            counts(OutboxMessage.episode_id, OutboxMessage.key.like("episode:%:returned:%")),
+        )
+
+
+def assert_whole(state: Stored, ids: list[int]) -> None:
+    """Nothing partial: a returned episode has exactly one RHI, one audit row and one queued
+    thread update; an episode still missing has none of them."""
+    for episode in ids:
+        expected = 1 if episode in state.returned else 0
+        got = (
+            state.rhis.get(episode, 0),
+            state.audits.get(episode, 0),
+            state.updates.get(episode, 0),
+        )
+        assert got == (expected,) * 3, f"M-{episode}: returned={bool(expected)} but {got}"
+
+
+def recorded(answer: Timed, episode: int) -> bool:
+    return (
+        answer.response is not None
+        and answer.response.status == 200
+        and f"M-{episode} returned at" in answer.text
+    )
+
+
+def summary(values: list[float]) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"n={len(values)} median {statistics.median(ordered):.3f} s, max {ordered[-1]:.3f} s"
+
+
+# -- the database goes away ------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    _reset_postgres(pg_database)
+    return pg_database
+
+
+@pytest.fixture
+def direct_db(pg_url: str) -> Iterator[Database]:
+    db = Database.from_url(pg_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def proxy(pg_url: str) -> Iterator[TcpProxy]:
+    with proxied(pg_url) as (running, _url):
+        yield running
+
+
+def _serve_through(
+    proxy: TcpProxy, pg_url: str, fake: FakeSlack, tmp_path: Path, **env: object
+) -> Served:
+    return start_serve(bot_env(fake, proxy.url(pg_url), **env), tmp_path, name="serve")
+
+
+def _wait_healthy(proc: Served) -> None:
+    wait_for(lambda: health(proc.url)[0] == 200, timeout=20, what="/healthz to say 200")
+
+
+@pytest.mark.slow
+def test_database_frozen_or_stopped_nothing_saved_in_time_and_recovers(
+    fake_slack: FakeSlack, pg_url: str, direct_db: Database, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    ids = seed_open_episodes(direct_db, 40, now=datetime.now(UTC))
+    todo = iter(ids)
+    proc = _serve_through(proxy, pg_url, fake_slack, tmp_path)
+    figures: dict[str, Any] = {}
+    with all_stopped([proc]):
+        proc.wait_ready()
+        _wait_healthy(proc)
+        sender = proc.sender(fake_slack, timeout=15)
+
+        def returned(episode: int) -> Timed:
+            return timed(lambda: sender.slash(f"returned M-{episode}"))
+
+        first = next(todo)
+        assert recorded(returned(first), first)
+        acknowledged = [first]
+        refused: list[int] = []
+
+        for fault in ("frozen", "stopped"):
+            proxy.freeze() if fault == "frozen" else proxy.stop()
+            # One at a time (the first finds the pool's idle connections, frozen or closed),
+            # then as many at once as the server has threads.
+            one_ids = [next(todo), next(todo)]
+            one = [returned(e) for e in one_ids]
+            burst_ids = [next(todo) for _ in range(8)]
+            burst = together([lambda e=e: returned(e) for e in burst_ids])  # type: ignore[misc]
+            health_times = [timed_health(proc.url) for _ in range(4)]
+            for answer in one + burst:
+                assert answer.response is not None, answer.error
+                assert answer.response.status == 200, answer.response.body
+                assert NOTHING_SAVED in answer.text, answer.text
+                assert answer.seconds < 3.0, answer.seconds
+            assert all(seconds < 1.0 and status == 503 for seconds, status in health_times), (
+                health_times
+            )
+            refused += one_ids + burst_ids
+            figures[f"{fault}: one at a time"] = summary([a.seconds for a in one])
+            figures[f"{fault}: 8 at once"] = summary([a.seconds for a in burst])
+            figures[f"{fault}: /healthz"] = summary([s for s, _ in health_times])
+
+            # Back: the bot recovers by itself, without a restart.
+            proxy.resume()
+            back = time.monotonic()
+            wait_for(lambda: health(proc.url)[0] == 200, timeout=10, what="/healthz back to 200")
+            figures[f"{fault}: /healthz 200 again after"] = f"{time.monotonic() - back:.2f} s"
+            episode = next(todo)
+            answer = returned(episode)
+            assert recorded(answer, episode), answer.text
+            acknowledged.append(episode)
+            figures[f"{fault}: first command after"] = f"{answer.seconds:.3f} s"
+
+        assert "unhandled request" not in proc.text().lower()
+        assert proc.alive()
+        state = stored(direct_db, ids)
+        assert state.returned == set(acknowledged)
+        assert not state.returned & set(refused)
+        assert_whole(state, ids)
+    for name, value in figures.items():
+        print(f"{name}: {value}")
+
+
+@pytest.mark.slow
+def test_database_stops_answering_mid_transaction_or_at_commit(
+    fake_slack: FakeSlack, pg_url: str, direct_db: Database, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    """One connection stops answering at a chosen statement, the server itself carrying on.
+
+    After the episode's row is locked: nothing is saved (the server rolls back when the bot
+    drops the connection), and someone else's try on the same episode, waiting on that lock,
+    is answered in time too. After COMMIT is sent: the server commits and only its answer is
+    lost, so the bot says it cannot tell, and trying again says it was already returned.
+    """
+    first, second = seed_open_episodes(direct_db, 2, now=datetime.now(UTC))
+    # No scheduler passes after the first (their COMMITs would be the ones held).
+    proc = _serve_through(proxy, pg_url, fake_slack, tmp_path, TICK_SECONDS=3600)
+    figures: dict[str, str] = {}
+    with all_stopped([proc]):
+        proc.wait_ready()
+        _wait_healthy(proc)
+        sender = proc.sender(fake_slack, timeout=15)
+
+        def returned(episode: int) -> Timed:
+            return timed(lambda: sender.slash(f"returned M-{episode}"))
+
+        proxy.hold_after(b"FOR UPDATE")
+        locked = returned(first)
+        assert proxy.held.is_set()
+        waiting = returned(first)  # the row is still locked by the connection held open
+        for answer in (locked, waiting):
+            assert NOTHING_SAVED in answer.text and answer.seconds < 3.0, answer
+        figures["held after FOR UPDATE"] = f"{locked.seconds:.3f} s"
+        figures["waiting on that lock"] = f"{waiting.seconds:.3f} s"
+        assert stored(direct_db, [first]).returned == set()
+        proxy.resume()
+
+        def try_again() -> Timed | None:
+            answer = returned(first)
+            return answer if recorded(answer, first) else None
+
+        again = wait_for(
+            try_again, timeout=10, what="the return to be recorded once the connection is released"
+        )
+        figures["recorded after release"] = f"{again.seconds:.3f} s"
+        # Its thread update goes out (and commits) before the next hold is armed.
+        wait_for(lambda: _sent(direct_db, first), timeout=10, what="the outbox to send the update")
+
+        proxy.hold_after(b"COMMIT")
+        committing = returned(second)
+        assert proxy.held.is_set()
+        assert CANNOT_TELL in committing.text and committing.seconds < 3.0, committing
+        assert NOTHING_SAVED not in committing.text
+        figures["held after COMMIT"] = f"{committing.seconds:.3f} s"
+        # The server did commit: whole, and the second try says so instead of doing it twice.
+        state = stored(direct_db, [first, second])
+        assert state.returned == {first, second}
+        assert_whole(state, [first, second])
+        proxy.resume()
+        retry = returned(second)
+        assert f"M-{second} was already returned" in retry.text, retry.text
+        assert "unhandled request" not in proc.text().lower()
+    for name, value in figures.items():
+        print(f"{name}: {value}")
+
+
+def _sent(db: Database, episode: int) -> bool:
+    with db.read() as session:
+        statuses = session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.episode_id == episode)
+        ).all()
+    return bool(statuses) and all(s == "sent" for s in statuses)
+
 
 # -- the SQLite file is private --------------------------------------------------------------
 

@@ -6,8 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.clock import Clock
 from bot.domain.states import DeliveryStatus
 from bot.services.access import AccessService
@@ -51,6 +49,9 @@ class Sweeper:
         self.access = access
         self.directory = directory
         self.instance_id = instance_id
+        # When this copy last completed a pass, as recorded in the database: /healthz reads it
+        # from here, so that answering never waits on the database a second time.
+        self.last_completed: datetime | None = None
 
     def run_once(self) -> PassResult:
         started = self.clock.now()
@@ -83,16 +84,13 @@ class Sweeper:
             if completed is not None:
                 row.last_completed_at = completed
                 row.passes = (row.passes or 0) + 1
+        if completed is not None:
+            self.last_completed = completed
 
     def health(self, *, stale_after: timedelta) -> tuple[bool, str]:
         """Healthy when this copy finished a pass within `stale_after`."""
         now = self.clock.now()
-        with self.db.read() as session:
-            last = session.scalar(
-                select(SchedulerPass.last_completed_at).where(
-                    SchedulerPass.instance_id == self.instance_id
-                )
-            )
+        last = self.last_completed
         if last is None:
             return False, "no scheduler pass has completed yet"
         age = now - last
