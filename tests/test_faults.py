@@ -1,5 +1,7 @@
 """Faults: what the bot promises when its process dies, its database goes away or Slack is slow.
 
+- Two people return the same episode at the same moment: one return is recorded, the other
+  person is told it was already returned.
 - The database goes away (frozen with the TCP connection open, or stopped): every command gets
   "nothing was saved" within Slack's 3 seconds, /healthz answers within a second, the bot
   recovers by itself, nothing partial is stored. The database is broken through a TCP proxy
@@ -16,6 +18,7 @@ import stat
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,11 +29,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.states import AuditAction, EpisodeStatus
-from fakeslack import FakeSlack, SentResponse
+from fakeslack import FakeSlack, SentResponse, SlackSender
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Episode, OutboxMessage, ReturnInterview
 from tests.conftest import _reset_postgres
+from tests.support.harness import SIGNING_SECRET, Bot
 from tests.support.serving import (
     Served,
     all_stopped,
@@ -53,6 +57,11 @@ class Timed:
     seconds: float
     response: SentResponse | None
     error: str | None = None
+    started: float = 0.0  # time.monotonic()
+
+    @property
+    def ended(self) -> float:
+        return self.started + self.seconds
 
     @property
     def text(self) -> str:
@@ -66,8 +75,12 @@ def timed(call: Callable[[], SentResponse]) -> Timed:
     try:
         response = call()
     except OSError as exc:  # refused, reset, timed out: no answer at all
-        return Timed(time.monotonic() - start, None, type(exc).__name__)
-    return Timed(time.monotonic() - start, response)
+        return Timed(time.monotonic() - start, None, type(exc).__name__, start)
+    return Timed(time.monotonic() - start, response, None, start)
+
+
+def slash(sender: SlackSender, text: str) -> Callable[[], Timed]:
+    return lambda: timed(lambda: sender.slash(text))
 
 
 def together(calls: list[Callable[[], Timed]]) -> list[Timed]:
@@ -227,7 +240,7 @@ def test_database_frozen_or_stopped_nothing_saved_in_time_and_recovers(
             one_ids = [next(todo), next(todo)]
             one = [returned(e) for e in one_ids]
             burst_ids = [next(todo) for _ in range(8)]
-            burst = together([lambda e=e: returned(e) for e in burst_ids])  # type: ignore[misc]
+            burst = together([slash(sender, f"returned M-{e}") for e in burst_ids])
             health_times = [timed_health(proc.url) for _ in range(4)]
             for answer in one + burst:
                 assert answer.response is not None, answer.error
@@ -389,3 +402,39 @@ def test_an_existing_sqlite_file_keeps_its_mode(tmp_path: Path) -> None:
     finally:
         db.dispose()
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+# -- two people return the same episode at the same moment -----------------------------------
+
+
+def test_two_people_return_the_same_episode_at_once_one_wins(bot: Bot) -> None:
+    """100 trials over HTTP, two people released together by a barrier: each time exactly one
+    return is recorded, and the other person is told it was already returned."""
+    trials = 100
+    other = "UCONTROL2"
+    bot.grant(other)
+    ids = seed_open_episodes(bot.services.db, trials, now=bot.clock.now())
+    people = [bot.sender, SlackSender(bot.sender.events_url, SIGNING_SECRET, user_id=other)]
+    winners: list[str] = []
+    overlapping = 0
+    for episode in ids:
+        results = together([slash(p, f"returned M-{episode}") for p in people])
+        texts = [r.text for r in results]
+        assert all(r.response is not None and r.response.status == 200 for r in results), texts
+        won = [
+            p.user_id
+            for p, r in zip(people, results, strict=True)
+            if r.text.startswith(f":white_check_mark: M-{episode} returned at")
+        ]
+        told = [t for t in texts if t.startswith(f"M-{episode} was already returned at")]
+        assert len(won) == 1 and len(told) == 1, texts
+        winners += won
+        first, second = results
+        overlapping += first.started < second.ended and second.started < first.ended
+    state = stored(bot.services.db, ids)
+    assert state.returned == set(ids)
+    assert_whole(state, ids)
+    print(
+        f"{trials} trials, both in flight at once in {overlapping}: wins {dict(Counter(winners))}"
+    )
+    assert overlapping >= trials * 0.9
