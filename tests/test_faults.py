@@ -6,6 +6,7 @@
   "nothing was saved" within Slack's 3 seconds, /healthz answers within a second, the bot
   recovers by itself, nothing partial is stored. The database is broken through a TCP proxy
   (tests/support/tcpproxy.py), never the shared server itself.
+- Slack slow or rate-limited never holds up an acknowledgement.
 - The SQLite file is private.
 
 The figures each test measures are printed (`pytest -s`, or shown when it fails).
@@ -20,8 +21,9 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Episode, OutboxMessage, ReturnInterview
 from tests.conftest import _reset_postgres
-from tests.support.harness import SIGNING_SECRET, Bot
+from tests.support.harness import DEFAULT_ANSWERS, SIGNING_SECRET, Bot
 from tests.support.serving import (
     Served,
     all_stopped,
@@ -438,3 +440,86 @@ def test_two_people_return_the_same_episode_at_once_one_wins(bot: Bot) -> None:
         f"{trials} trials, both in flight at once in {overlapping}: wins {dict(Counter(winners))}"
     )
     assert overlapping >= trials * 0.9
+
+
+# -- Slack slow or rate-limited --------------------------------------------------------------
+
+SLACK_FAULTS: dict[str, dict[str, Any]] = {
+    # Every message refused with 429 and a long Retry-After: a client that honours it sleeps.
+    "rate-limited": {"status": 429, "retry_after": 30},
+    # Every message accepted, its answer held back past the outbox client's 10 s timeout.
+    "slow": {"delay": 20.0},
+}
+MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update")
+
+
+def _form_answers(n: int, now: datetime) -> dict[str, Any]:
+    answers = {k: v for k, v in DEFAULT_ANSWERS.items() if k != "placing_authority"}
+    answers.update(
+        child_name=f"Slow Slack Child {n}",
+        looked_after="no",
+        last_seen_at=now - timedelta(hours=1),
+    )
+    return answers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", list(SLACK_FAULTS))
+def test_slack_slow_or_rate_limited_never_holds_up_an_acknowledgement(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path, fault: str
+) -> None:
+    """A burst of 50 (25 returns, 25 forms submitted) from 5 client threads while Slack
+    refuses or sits on every message: each is acknowledged, as recorded, in under a second."""
+    db = Database.from_url(database_url)
+    now = datetime.now(UTC)
+    try:
+        ids = seed_open_episodes(db, 25, now=now)
+        proc = start_serve(bot_env(fake_slack, database_url), tmp_path, name="serve")
+        with all_stopped([proc]):
+            proc.wait_ready()
+            sender = proc.sender(fake_slack)
+            views = []
+            for _ in range(25):  # forms opened while Slack is well
+                mark = len(fake_slack.views)
+                assert sender.slash("new").status == 200
+                views.append(fake_slack.wait_for_view("new_episode", since=mark))
+            for method in MESSAGE_METHODS:
+                fake_slack.fail(method, times=None, **SLACK_FAULTS[fault])
+            posts_before = len(fake_slack.calls_to("chat.postMessage"))
+
+            def submit(view: Any, n: int) -> Callable[[], Timed]:
+                return lambda: timed(lambda: sender.submit_answers(view, _form_answers(n, now)))
+
+            returns = [slash(sender, f"returned M-{e}") for e in ids]
+            forms = [submit(v, n) for n, v in enumerate(views)]
+            burst = [call for pair in zip(returns, forms, strict=True) for call in pair]
+            with ThreadPoolExecutor(5) as clients:
+                answers = list(clients.map(lambda call: call(), burst))
+
+            returned, submitted = answers[0::2], answers[1::2]
+            for episode, answer in zip(ids, returned, strict=True):
+                assert recorded(answer, episode), (answer.error, answer.text)
+            for answer in submitted:
+                assert answer.response is not None, answer.error
+                assert (answer.response.status, answer.response.body) == (200, ""), answer
+            slowest = max(a.seconds for a in answers)
+            assert slowest < 1.0, summary([a.seconds for a in answers])
+            # Slack was being asked meanwhile (by the outbox, on its own thread), and failing.
+            wait_for(
+                lambda: len(fake_slack.calls_to("chat.postMessage")) > posts_before,
+                timeout=5,
+                what="the outbox to try Slack",
+            )
+            assert "unhandled request" not in proc.text().lower()
+            assert proc.alive()
+        state = stored(db, ids)
+        assert state.returned == set(ids)
+        assert_whole(state, ids)
+        with db.read() as session:
+            logged = session.scalar(
+                select(func.count()).select_from(Episode).where(Episode.id.not_in(ids))
+            )
+        assert logged == 25
+    finally:
+        db.dispose()
+    print(f"{fault}: 50 acknowledgements, {summary([a.seconds for a in answers])}")
