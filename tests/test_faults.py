@@ -1,5 +1,7 @@
 """Faults: what the bot promises when its process dies, its database goes away or Slack is slow.
 
+- No acknowledged command is lost: copies of `serve` are SIGKILLed at random moments under a
+  burst of signed commands; every command acknowledged as recorded is in the database, whole.
 - Two people return the same episode at the same moment: one return is recorded, the other
   person is told it was already returned.
 - The database goes away (frozen with the TCP connection open, or stopped): every command gets
@@ -14,7 +16,9 @@ The figures each test measures are printed (`pytest -s`, or shown when it fails)
 
 from __future__ import annotations
 
+import http.client
 import os
+import random
 import stat
 import statistics
 import threading
@@ -24,6 +28,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Episode, OutboxMessage, ReturnInterview
 from tests.conftest import _reset_postgres
+from tests.support.forkserver import ForkServer
 from tests.support.harness import DEFAULT_ANSWERS, SIGNING_SECRET, Bot
 from tests.support.serving import (
     Served,
@@ -43,6 +49,7 @@ from tests.support.serving import (
     bot_env,
     health,
     seed_open_episodes,
+    spawn_serve,
     start_serve,
 )
 from tests.support.tcpproxy import TcpProxy, proxied
@@ -76,7 +83,7 @@ def timed(call: Callable[[], SentResponse]) -> Timed:
     start = time.monotonic()
     try:
         response = call()
-    except OSError as exc:  # refused, reset, timed out: no answer at all
+    except (OSError, http.client.HTTPException) as exc:  # refused, reset, cut: no answer
         return Timed(time.monotonic() - start, None, type(exc).__name__, start)
     return Timed(time.monotonic() - start, response, None, start)
 
@@ -523,3 +530,169 @@ def test_slack_slow_or_rate_limited_never_holds_up_an_acknowledgement(
     finally:
         db.dispose()
     print(f"{fault}: 50 acknowledgements, {summary([a.seconds for a in answers])}")
+
+
+# -- no acknowledged command is lost ---------------------------------------------------------
+
+
+class _KillBurst:
+    """A burst of `/missing returned` from several client threads at whichever copy of the bot
+    is current, while that copy is SIGKILLed at random moments and the next takes over.
+
+    Copies are started ahead (each on its own port) so that the burst is not mostly refused
+    while one starts up: at each kill the next ready copy becomes current. Each copy is given
+    up to `per_copy` requests; the kill comes once a random number of them has started, plus
+    a random few milliseconds, so most kills land with requests in flight. Between the kill and
+    the next copy taking over, clients wait (a person would not type faster than that).
+    """
+
+    def __init__(
+        self, start: Callable[[str], Served], fake: FakeSlack, *, kills: int, per_copy: int
+    ) -> None:
+        self.start, self.fake = start, fake
+        self.kills, self.per_copy = kills, per_copy
+        self.procs: list[Served] = []
+        self.waiting: list[Served] = []  # started, not yet current
+        self.current: Served | None = None
+        self.budget = 0  # requests the current copy may still be sent
+        self.started = 0  # requests started at the current copy
+        self.in_flight = 0
+        self.killed_with_in_flight = 0
+        self.cond = threading.Condition()
+        self.answers: dict[int, Timed] = {}
+
+    def _start(self) -> None:
+        proc = self.start(f"serve-{len(self.procs) + 1}")
+        self.procs.append(proc)
+        self.waiting.append(proc)
+
+    def _next_copy(self, budget: int) -> None:
+        proc = self.waiting.pop(0)
+        proc.wait_ready()
+        if len(self.procs) <= self.kills:
+            self._start()  # another copy starts now, while this one serves
+        with self.cond:
+            self.current, self.budget, self.started = proc, budget, 0
+            self.cond.notify_all()
+
+    def _take(self) -> Served:
+        with self.cond:
+            self.cond.wait_for(lambda: self.current is not None and self.budget > 0)
+            assert self.current is not None
+            self.budget -= 1
+            self.started += 1
+            self.in_flight += 1
+            self.cond.notify_all()
+            return self.current
+
+    def client(self, todo: list[int]) -> None:
+        while True:
+            with self.cond:
+                if not todo:
+                    return
+                episode = todo.pop(0)
+            proc = self._take()
+            sender = proc.sender(self.fake, timeout=5)
+            answer = timed(lambda s=sender, e=episode: s.slash(f"returned M-{e}"))  # type: ignore[misc]
+            with self.cond:
+                self.in_flight -= 1
+                self.answers[episode] = answer
+
+    def _started_at_least(self, count: int) -> bool:
+        return self.started >= count
+
+    def run(self, ids: list[int], *, clients: int, rng: random.Random) -> None:
+        for _ in range(2):
+            self._start()
+        self._next_copy(self.per_copy)
+        todo = list(ids)
+        threads = [
+            threading.Thread(target=self.client, args=(todo,), daemon=True) for _ in range(clients)
+        ]
+        for thread in threads:
+            thread.start()
+        for _ in range(self.kills):
+            after = rng.randint(1, self.per_copy)
+            with self.cond:
+                self.cond.wait_for(partial(self._started_at_least, after), timeout=10)
+            time.sleep(rng.uniform(0, 0.03))
+            with self.cond:
+                assert self.current is not None
+                victim, self.current = self.current, None
+                self.killed_with_in_flight += self.in_flight > 0
+            victim.kill()
+            self._next_copy(self.per_copy)
+        with self.cond:  # the rest go to the last copy, which is left alive
+            self.budget = len(ids)
+            self.cond.notify_all()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not any(t.is_alive() for t in threads)
+
+
+@pytest.mark.slow
+def test_no_acknowledged_command_is_lost_when_the_process_is_killed(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    """200 `/missing returned` from 4 client threads over signed HTTP, 20 SIGKILLs: every
+    command acknowledged as recorded is in the database, whole; every other one either was
+    not saved or, asked again, is said to be already returned.
+
+    The 21 copies are forked from a process that has already imported the bot and run
+    `missing-bot serve`'s own main() (tests/support/forkserver.py): started as the console
+    script, their imports alone would take 20 s of CPU on this 2-core machine."""
+    commands, kills = 200, 20
+    db = Database.from_url(database_url)
+    rng = random.Random(20261124)
+    try:
+        ids = seed_open_episodes(db, commands, now=datetime.now(UTC))
+        forks = ForkServer(bot_env(fake_slack, database_url), tmp_path)
+        burst = _KillBurst(
+            lambda name: spawn_serve(forks, tmp_path, name=name),
+            fake_slack,
+            kills=kills,
+            per_copy=10,
+        )
+        began = time.monotonic()
+        with forks, all_stopped(burst.procs):
+            burst.run(ids, clients=4, rng=rng)
+            took = time.monotonic() - began
+            answers = burst.answers
+            assert sorted(answers) == sorted(ids)
+            acknowledged = {e for e, a in answers.items() if recorded(a, e)}
+            refused = {e for e, a in answers.items() if a.response is None}
+            other = {
+                e: (a.response.status, a.text)
+                for e, a in answers.items()
+                if a.response is not None and e not in acknowledged
+            }
+            assert not other, other  # every answer that came said "recorded"
+
+            state = stored(db, ids)
+            assert acknowledged <= state.returned  # nothing acknowledged is lost
+            assert state.returned <= acknowledged | refused
+            assert_whole(state, ids)  # and nothing is partial
+
+            # Asked again, each refused command's fate shows: saved before the kill, or not.
+            assert burst.current is not None
+            sender = burst.current.sender(fake_slack)
+            saved_unacknowledged = 0
+            for episode in sorted(refused):
+                text = str((sender.slash(f"returned M-{episode}").json or {}).get("text"))
+                if episode in state.returned:
+                    assert f"M-{episode} was already returned" in text, text
+                    saved_unacknowledged += 1
+                else:
+                    assert text.startswith(f":white_check_mark: M-{episode} returned at"), text
+            logs = "".join(p.text() for p in burst.procs).lower()
+            assert "unhandled request" not in logs
+            assert len(burst.procs) >= kills + 1
+        errors = Counter(a.error for a in answers.values() if a.error)
+        print(
+            f"{commands} commands, {kills} kills ({burst.killed_with_in_flight} with requests "
+            f"in flight), {took:.1f} s: {len(acknowledged)} acknowledged as recorded, "
+            f"{len(refused)} refused by a connection error {dict(errors)}, "
+            f"{len(state.returned)} recorded ({saved_unacknowledged} of them unacknowledged)"
+        )
+    finally:
+        db.dispose()

@@ -28,6 +28,7 @@ from bot.settings import Settings
 from fakeslack import FakeSlack, SlackSender
 from storage.db import Database
 from storage.models import Child, Episode
+from tests.support.forkserver import ForkServer
 from tests.support.harness import CONTROL, LOGGER, SAFEGUARDING, SIGNING_SECRET
 
 
@@ -69,12 +70,17 @@ def free_port() -> int:
 
 @dataclass
 class Served:
-    """One `missing-bot serve` process."""
+    """One `missing-bot serve` process: our child (`popen`), or one forked by a ForkServer."""
 
     name: str
-    popen: subprocess.Popen[bytes]
+    popen: subprocess.Popen[bytes] | None
     port: int
     log: Path
+    pid: int = 0
+
+    def __post_init__(self) -> None:
+        if self.popen is not None:
+            self.pid = self.popen.pid
 
     @property
     def url(self) -> str:
@@ -91,16 +97,20 @@ class Served:
         )
 
     def alive(self) -> bool:
-        return self.popen.poll() is None
+        if self.popen is not None:
+            return self.popen.poll() is None
+        try:
+            os.kill(self.pid, 0)  # (a killed child stays visible until its parent reaps it)
+        except ProcessLookupError:
+            return False
+        return True
 
     def wait_ready(self, timeout: float = 20) -> None:
         """Until /healthz answers at all: the process is serving."""
         deadline = time.monotonic() + timeout
         while True:
             if not self.alive():
-                raise AssertionError(
-                    f"{self.name} exited ({self.popen.returncode}):\n{self.text()}"
-                )
+                raise AssertionError(f"{self.name} exited:\n{self.text()}")
             try:
                 health(self.url, timeout=1)
                 return
@@ -110,19 +120,17 @@ class Served:
                 time.sleep(0.02)
 
     def kill(self) -> None:
-        if self.alive():
-            self.popen.send_signal(signal.SIGKILL)
-        self.popen.wait(timeout=10)
-
-    def stop(self, timeout: float = 10) -> int:
-        if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-        return self.popen.returncode
+        """SIGKILL, and wait until the process is gone."""
+        if self.popen is not None:
+            if self.popen.poll() is None:
+                self.popen.send_signal(signal.SIGKILL)
+            self.popen.wait(timeout=10)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -141,6 +149,13 @@ def start_serve(env: dict[str, str], cwd: Path, *, name: str, port: int | None =
             stdin=subprocess.DEVNULL,
         )
     return Served(name, popen, port, log)
+
+
+def spawn_serve(server: ForkServer, cwd: Path, *, name: str) -> Served:
+    """A copy of `serve` forked by `server` (see tests/support/forkserver.py)."""
+    port = free_port()
+    log = cwd / f"{name}.log"
+    return Served(name, None, port, log, pid=server.spawn(port, log))
 
 
 def health(url: str, *, timeout: float = 5) -> tuple[int, dict[str, object]]:
