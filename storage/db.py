@@ -275,6 +275,9 @@ class Database:
         )
         # SQLite is a local file: its waits are bounded by its busy timeout, as before.
         self.deadline = deadline if self.dialect == "postgresql" else None
+        if self.deadline is not None and self.deadline < CONNECT_TIMEOUT_SECONDS:
+            # No unit of work could ever open a connection (see _postgres_connect).
+            raise ValueError(f"a deadline must leave {CONNECT_TIMEOUT_SECONDS} s to connect")
         self._ping_lock = threading.Lock()
         self._ping: Future[None] | None = None
 

@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from bot.domain.errors import StorageUnavailable
 from bot.domain.states import AuditAction, EpisodeStatus
 from fakeslack import FakeSlack, SentResponse, SlackSender
-from storage.db import Database
+from storage.db import HEALTH_PING_SECONDS, REQUEST_DEADLINE_SECONDS, Database
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Episode, OutboxMessage, ReturnInterview
 from tests.conftest import _reset_postgres
@@ -219,6 +220,62 @@ def _serve_through(
 
 def _wait_healthy(proc: Served) -> None:
     wait_for(lambda: health(proc.url)[0] == 200, timeout=20, what="/healthz to say 200")
+
+
+def test_a_unit_of_work_ends_by_its_deadline_and_the_pool_recovers(
+    pg_url: str, proxy: TcpProxy
+) -> None:
+    """storage.db on its own: against a frozen server a transaction, a read and a ping each
+    end on time with StorageUnavailable; no connection stays checked out; after the freeze
+    the same Database works again."""
+    with pytest.raises(ValueError):
+        Database.from_url(pg_url, deadline=1.0)
+    db = Database.from_url(proxy.url(pg_url), deadline=REQUEST_DEADLINE_SECONDS)
+    try:
+        db.ping()
+        proxy.freeze()
+        took = []
+        for unit in (db.transaction, db.read):
+            start = time.monotonic()
+            with pytest.raises(StorageUnavailable), unit() as session:
+                session.execute(text("SELECT 1"))
+            took.append(time.monotonic() - start)
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable):
+            db.ping()
+        pinged = time.monotonic() - start
+        assert all(seconds < REQUEST_DEADLINE_SECONDS + 0.2 for seconds in took), took
+        assert pinged < HEALTH_PING_SECONDS + 0.1, pinged
+        # The ping's own thread gives up by its deadline too, and returns its connection.
+        pool: Any = db.engine.pool
+        wait_for(lambda: pool.checkedout() == 0, timeout=3, what="every connection back")
+        proxy.resume()
+        wait_for(_answers(db), timeout=5, what="the database to answer again")
+        with db.transaction() as session:
+            assert session.execute(text("SELECT 2")).scalar() == 2
+    finally:
+        db.dispose()
+    print(f"frozen: units ended after {[round(t, 2) for t in took]} s, ping {pinged:.2f} s")
+
+
+def _answers(db: Database) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            db.ping()
+        except StorageUnavailable:
+            return False
+        return True
+
+    return check
+
+
+def test_the_deadline_is_for_postgresql_only(sqlite_url: str) -> None:
+    db = Database.from_url(sqlite_url, deadline=REQUEST_DEADLINE_SECONDS)
+    try:
+        assert db.deadline is None
+        db.ping()
+    finally:
+        db.dispose()
 
 
 @pytest.mark.slow
