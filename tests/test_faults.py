@@ -298,6 +298,12 @@ def test_database_frozen_or_stopped_nothing_saved_in_time_and_recovers(
         assert recorded(returned(first), first)
         acknowledged = [first]
         refused: list[int] = []
+        forms = {}
+        for fault in ("frozen", "stopped"):  # opened while the database is there
+            mark = len(fake_slack.views)
+            assert sender.slash("new").status == 200
+            forms[fault] = fake_slack.wait_for_view("new_episode", since=mark)
+        form_answers = _form_answers(0, datetime.now(UTC))
 
         for fault in ("frozen", "stopped"):
             proxy.freeze() if fault == "frozen" else proxy.stop()
@@ -317,6 +323,13 @@ def test_database_frozen_or_stopped_nothing_saved_in_time_and_recovers(
                 health_times
             )
             refused += one_ids + burst_ids
+            # A form submitted meanwhile stays open, saying so, with everything typed kept.
+            form = timed(lambda f=forms[fault]: sender.submit_answers(f, form_answers))  # type: ignore[misc]
+            assert form.response is not None and form.response.json is not None, form
+            assert form.response.json.get("response_action") == "errors"
+            assert NOTHING_SAVED in form.response.json["errors"]["child_name"]
+            assert form.seconds < 3.0, form.seconds
+            figures[f"{fault}: form submitted"] = f"{form.seconds:.3f} s"
             figures[f"{fault}: one at a time"] = summary([a.seconds for a in one])
             figures[f"{fault}: 8 at once"] = summary([a.seconds for a in burst])
             figures[f"{fault}: /healthz"] = summary([s for s, _ in health_times])
@@ -331,6 +344,8 @@ def test_database_frozen_or_stopped_nothing_saved_in_time_and_recovers(
             assert recorded(answer, episode), answer.text
             acknowledged.append(episode)
             figures[f"{fault}: first command after"] = f"{answer.seconds:.3f} s"
+            again = sender.submit_answers(forms[fault], form_answers)  # the same form, again
+            assert (again.status, again.body) == (200, ""), again
 
         assert "unhandled request" not in proc.text().lower()
         assert proc.alive()
@@ -338,6 +353,11 @@ def test_database_frozen_or_stopped_nothing_saved_in_time_and_recovers(
         assert state.returned == set(acknowledged)
         assert not state.returned & set(refused)
         assert_whole(state, ids)
+        with direct_db.read() as session:
+            logged = session.scalar(
+                select(func.count()).select_from(Episode).where(Episode.id.not_in(ids))
+            )
+        assert logged == 2  # each form once, when submitted again
     for name, value in figures.items():
         print(f"{name}: {value}")
 
