@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.errors import OutcomeUnknown, StorageUnavailable
 
-# A statement that runs longer than this on the request path is a fault, not a slow answer:
-# the person is told nothing was saved instead of waiting on a frozen database.
+# The server's own limit on a statement (and on waiting for a lock, below): a statement that
+# runs longer is a fault, not a slow answer. A frozen server enforces nothing, which is what
+# the client-side deadline below is for.
 STATEMENT_TIMEOUT_MS = 10_000
 # How long SQLite waits for another writer; transactions are short, so this is generous.
 SQLITE_BUSY_MS = 5_000
@@ -228,7 +229,9 @@ class _DeadlineConnection(psycopg.Connection[Any]):
                 "the database did not answer within the request's deadline"
             ) from None
         except psycopg.OperationalError:
-            if unit.committing:
+            # The connection failed during COMMIT (not COMMIT itself failing, which leaves the
+            # connection usable and means nothing was saved).
+            if unit.committing and (self.broken or self.closed):
                 unit.outcome_unknown = True
             raise
 
