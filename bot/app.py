@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from bot.services.rhi_followups import (
 )
 from bot.services.sweep import Sweeper
 from bot.settings import Settings
+from bot.web import SERVER_THREADS
 from handlers import register
 from handlers.directory import SlackDirectory
 from handlers.notifier import SlackNotifier
@@ -190,6 +192,16 @@ def build_services(
 def build_app(
     settings: Settings, services: Services, *, client: WebClient, **app_options: Any
 ) -> App:
+    # Bolt runs listeners on its own pool (5 threads unless told) and answers Slack 404
+    # "unhandled request" when a listener has not acknowledged within 3 s, then runs it anyway
+    # once a thread is free. With the database slow, a request queued behind busy listeners
+    # would be shown as failed while its work is saved later. One listener thread for every
+    # request the server admits means a listener starts at once, and its database work has a
+    # deadline under 3 s (storage.db), so it acknowledges in time, one way or the other.
+    app_options.setdefault(
+        "listener_executor",
+        ThreadPoolExecutor(max_workers=SERVER_THREADS, thread_name_prefix="listener"),
+    )
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret,

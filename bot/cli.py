@@ -35,7 +35,7 @@ from bot.scheduler import start_scheduler
 from bot.services.container import Services
 from bot.settings import Settings, SettingsError, load_settings
 from bot.web import WebApp, make_server, run_until_closed
-from storage.db import Database
+from storage.db import REQUEST_DEADLINE_SECONDS, Database
 from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger("missing_bot")
@@ -90,10 +90,10 @@ def _check_slack(settings: Settings, client: WebClient) -> str:
         ) from exc
 
 
-def _check_database(settings: Settings) -> Database:
-    db = Database.from_url(settings.database_url)
+def _check_database(settings: Settings, *, deadline: float | None = None) -> Database:
+    db = Database.from_url(settings.database_url, deadline=deadline)
     try:
-        db.ping()
+        db.ping(within=None)
     except Exception as exc:
         db.dispose()
         where = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -107,7 +107,9 @@ def _start(settings: Settings) -> tuple[Services, App, BackgroundScheduler]:
     """What serve and socket share: migrated database, services, Bolt app, ticking scheduler."""
     client = build_client(settings)
     team_id = _check_slack(settings, client)
-    db = _check_database(settings)
+    # Slack requests are answered only once their work is saved, within Slack's 3 seconds:
+    # database work here has a deadline (PostgreSQL; see storage.db).
+    db = _check_database(settings, deadline=REQUEST_DEADLINE_SECONDS)
     services = build_services(settings, client=client, db=db, team_id=team_id)
     app = build_app(settings, services, client=client)
     scheduler = start_scheduler(services.sweeper, tick_seconds=settings.tick_seconds)

@@ -27,6 +27,8 @@ StartResponse = Callable[..., Any]
 # chunked one. It sits a little above MAX_BODY_BYTES so that the exact rule stays WebApp's (and
 # holds under any WSGI server) while leaving room for chunked framing, which waitress counts too.
 SERVER_BODY_CAP = MAX_BODY_BYTES + 64 * 1024
+# Requests served at once. Bolt's listener pool has as many threads (see bot.app.build_app).
+SERVER_THREADS = 8
 
 
 class WebApp:
@@ -82,6 +84,9 @@ class WebApp:
             return _json(start_response, 400, {"error": "malformed request"})
 
     def health(self) -> tuple[int, dict[str, Any]]:
+        """Answers within about a second whatever the database does (a load balancer or
+        orchestrator must not hang on it): the database gets HEALTH_PING_SECONDS (storage.db),
+        and the scheduler's last pass is known in memory."""
         report: dict[str, Any] = {}
         healthy = True
         try:
@@ -116,7 +121,7 @@ def _json(
 
 
 def make_server(
-    wsgi_app: WebApp, *, host: str, port: int, threads: int = 8, **adjustments: Any
+    wsgi_app: WebApp, *, host: str, port: int, threads: int = SERVER_THREADS, **adjustments: Any
 ) -> Any:
     """A waitress server; `.effective_port` tells the port when 0 was asked for."""
     adjustments.setdefault("max_request_body_size", SERVER_BODY_CAP)

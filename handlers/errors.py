@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.context.respond import Respond
 
-from bot.domain.errors import StorageUnavailable, UserError
+from bot.domain.errors import OutcomeUnknown, StorageUnavailable, UserError
 from handlers.escape import placeholders
 
 log = logging.getLogger(__name__)
@@ -15,6 +15,12 @@ log = logging.getLogger(__name__)
 STORAGE_DOWN = (
     ":warning: The database could not be reached, so *nothing was saved*. "
     "Please try again in a minute; if it keeps failing, tell the duty supervisor."
+)
+# The database stopped answering after it was asked to commit: "nothing was saved" could be a
+# lie. Every change refuses to be made twice and says so, which makes trying again the check.
+OUTCOME_UNKNOWN = (
+    ":warning: The database stopped answering while saving, so I cannot tell whether this "
+    "was saved. Please try again: if it was saved, I will tell you it already was."
 )
 UNEXPECTED = (
     ":warning: Something went wrong and nothing was changed. The error has been "
@@ -25,6 +31,8 @@ UNEXPECTED = (
 def answer_for(error: Exception) -> str:
     if isinstance(error, UserError):
         return error.message
+    if isinstance(error, OutcomeUnknown):
+        return OUTCOME_UNKNOWN
     if isinstance(error, StorageUnavailable):
         return STORAGE_DOWN
     return UNEXPECTED
@@ -32,7 +40,9 @@ def answer_for(error: Exception) -> str:
 
 def log_error(error: Exception, *, what: object) -> None:
     """A person's mistake is not logged; an outage is one line; a bug gets its traceback."""
-    if isinstance(error, StorageUnavailable):
+    if isinstance(error, OutcomeUnknown):
+        log.error("database stopped answering during COMMIT of %s (may be saved): %s", what, error)
+    elif isinstance(error, StorageUnavailable):
         log.error("database unreachable during %s: %s", what, error)
     elif not isinstance(error, UserError):
         log.error("unhandled error for %s", what, exc_info=error)

@@ -12,11 +12,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.episode import NewEpisode
-from bot.domain.errors import StorageUnavailable, UserError
+from bot.domain.errors import OutcomeUnknown, StorageUnavailable, UserError
 from bot.services.container import Services
 from handlers.blocks.new_episode_modal import YES, new_episode_view
 from handlers.callers import view_caller
 from handlers.errors import STORAGE_DOWN, UNEXPECTED
+
+# Shown on the form (150 characters at most). The form's view id makes a second submission of
+# the same form log nothing twice, so submitting again is the way to find out.
+FORM_OUTCOME_UNKNOWN = (
+    "The database stopped answering while saving, so this may have been saved. "
+    "Submit again: it will never be logged twice."
+)
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +91,10 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Serv
         return
     try:
         services.episodes.log(new, caller)
+    except OutcomeUnknown:
+        log.error("database stopped answering while committing an episode")
+        ack(response_action="errors", errors={"child_name": FORM_OUTCOME_UNKNOWN})
+        return
     except StorageUnavailable:
         log.error("database unreachable while logging an episode")
         # Keep the form open with everything typed, so nothing is lost by trying again.

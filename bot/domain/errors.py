@@ -16,3 +16,8 @@ class NotFound(UserError):
 
 class StorageUnavailable(Exception):
     """The database could not be reached: nothing was saved."""
+
+
+class OutcomeUnknown(StorageUnavailable):
+    """The database stopped answering after COMMIT was sent: the change may or may not have
+    been saved. Trying again is safe: a change already made is refused and said so."""

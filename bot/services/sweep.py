@@ -55,9 +55,14 @@ class Sweeper:
         self.access = access
         self.directory = directory
         self.instance_id = instance_id
+        # When this copy last started and completed a pass, as recorded in the database:
+        # /healthz reads them from here, so that answering never waits on the database twice.
+        self.last_started: datetime | None = None
+        self.last_completed: datetime | None = None
 
     def run_once(self) -> PassResult:
         started = self.clock.now()
+        self.last_started = started
         self._beat(started=started)
         self._housekeeping(started)
         followed = self.runner.run_due()
@@ -96,16 +101,16 @@ class Sweeper:
             if completed is not None:
                 row.last_completed_at = completed
                 row.passes = (row.passes or 0) + 1
+        if completed is not None:
+            self.last_completed = completed
 
     def health(self, *, stale_after: timedelta) -> tuple[bool, str]:
         """Healthy while passes keep finishing: the last one within `stale_after`, or one still
         running that started within it, or this copy started less than `stale_after` ago.
         A pass still running is not a failure; one that has not finished in time is."""
         now = self.clock.now()
-        with self.db.read() as session:
-            row = session.get(SchedulerPass, self.instance_id)
-            started = row.last_started_at if row is not None else None
-            completed = row.last_completed_at if row is not None else None
+        # This copy's own passes, remembered here: /healthz needs no database read for them.
+        started, completed = self.last_started, self.last_completed
         if completed is not None and now - completed <= stale_after:
             return True, f"last scheduler pass completed {_seconds(now - completed)} s ago"
         if started is not None and (completed is None or started > completed):
