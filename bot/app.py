@@ -185,7 +185,7 @@ def build_services(
             directory=SlackDirectory(client),
             instance_id=instance_id,
         ),
-        audit_log=AuditLog(db=db, clock=clock, tz=tz),
+        audit_log=AuditLog(db=db, clock=clock, tz=tz, access=access),
     )
 
 

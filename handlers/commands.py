@@ -155,6 +155,14 @@ def _rhi(args: list[str], caller: Caller, services: Services) -> Answer:
     return private.text_message(f"Return home interview for {rhi.ref}: {status.label}. Recorded.")
 
 
+def _audit(args: list[str], caller: Caller, services: Services) -> Answer:
+    if len(args) != 1:
+        raise UserError("Which episode? `/missing audit M-42` (admins only).")
+    episode_id = parse_ref(args[0])
+    entries = services.audit_log.episode_trail(episode_id, caller)
+    return private.audit_trail(episode_id, entries, tz=services.tz)
+
+
 def _admin(args: list[str], caller: Caller, services: Services) -> Answer:
     request = parse_admin(args)
     access = services.access
@@ -185,4 +193,5 @@ SUBCOMMANDS: dict[str, Callable[[list[str], Caller, Services], Answer]] = {
     "list": _list,
     "rhi": _rhi,
     "admin": _admin,
+    "audit": _audit,
 }

@@ -47,6 +47,7 @@ COMMANDS: list[tuple[str, Role | None]] = [
     ("returned M-1", Role.CONTROL_ROOM),
     ("reopen M-1 returned in error", Role.CONTROL_ROOM),
     ("admin roles", Role.ADMIN),
+    ("audit M-1", Role.ADMIN),
     ("admin grant <@U0OTHER> control_room", Role.ADMIN),
 ]
 
@@ -256,3 +257,15 @@ def test_request_keys_are_forgotten_after_a_day(sqlite_bot: Bot) -> None:
     bot.sweep()
     with bot.services.db.read() as session:
         assert session.scalar(select(func.count()).select_from(RequestKey)) == 0
+
+
+def test_an_admin_reads_an_episodes_audit_trail(sqlite_bot: Bot) -> None:
+    sqlite_bot.log_episode()
+    sqlite_bot.slash("returned M-1")
+    answer = sqlite_bot.slash("audit M-1")
+    shown = json.dumps(answer.blocks)
+    assert "Audit trail of M-1" in shown
+    assert "episode.returned" in shown and "episode.logged" in shown
+    assert "Jane" not in shown  # the trail never holds the child's name
+    assert [a.actor for a in sqlite_bot.audit("audit.viewed")] == [LOGGER]
+    assert "There is no episode M-99" in (sqlite_bot.slash("audit M-99").text or "")

@@ -11,13 +11,17 @@ from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.domain.access import Action
 from bot.domain.audit_trail import local_days, summarise_detail
+from bot.domain.errors import NotFound
 from bot.domain.refs import format_ref
 from bot.domain.states import AuditAction
 from bot.services import audit
+from bot.services.access import AccessService, Caller
 from storage import audit_queries
 from storage.audit_queries import AuditRow
 from storage.db import Database
+from storage.models import Episode
 
 MAX_ENTRIES = 1_000
 CSV_HEADER = (
@@ -65,10 +69,41 @@ class ExportTarget(Protocol):
 
 
 class AuditLog:
-    def __init__(self, *, db: Database, clock: Clock, tz: ZoneInfo) -> None:
+    def __init__(
+        self, *, db: Database, clock: Clock, tz: ZoneInfo, access: AccessService | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.tz = tz
+        # None for operator commands on the command line, which Slack roles do not govern.
+        self.access = access
+
+    def episode_trail(
+        self, episode_id: int, caller: Caller, *, limit: int = 40
+    ) -> tuple[AuditEntry, ...]:
+        """`/missing audit <ref>`: the episode's trail, for admins; looking is recorded too."""
+        if self.access is None:
+            raise RuntimeError("the audit log has no access policy here")
+        access = self.access
+        with access.refusals_audited(caller), self.db.transaction() as session:
+            access.require(session, caller, Action.AUDIT)
+            if session.get(Episode, episode_id) is None and not audit_queries.for_episode(
+                session, episode_id=episode_id, limit=1
+            ):
+                raise NotFound(f"There is no episode {format_ref(episode_id)}.")
+            rows = audit_queries.for_episode(session, episode_id=episode_id, limit=limit)
+            audit.record(
+                session,
+                at=self.clock.now(),
+                actor=caller.user_id,
+                action=AuditAction.AUDIT_VIEWED,
+                episode_id=episode_id,
+                channel=caller.channel_id,
+                rows=len(rows),
+            )
+        return tuple(
+            AuditEntry(r.at, r.actor, r.action, summarise_detail(_with_channel(r))) for r in rows
+        )
 
     def for_episode(
         self, episode_id: int, *, actor: str, limit: int = 100

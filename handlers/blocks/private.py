@@ -10,9 +10,11 @@ from slack_sdk.models.blocks import Block, DividerBlock, HeaderBlock
 
 from bot.domain.episode import RISK_FACTORS
 from bot.domain.people import age_on
+from bot.domain.refs import format_ref
 from bot.domain.states import OPEN_RHI_STATUSES, EpisodeStatus
 from bot.domain.timetext import ACCEPTED_FORMS, fmt_duration, fmt_local, fmt_local_short
 from bot.services.access import GrantView
+from bot.services.audit_log import AuditEntry
 from bot.services.results import EpisodeDetail, OpenEpisodes, RhiListing, RhiView
 from handlers.blocks.common import care_text, context, message, risk_badge, section, who
 from handlers.escape import clip, esc
@@ -26,6 +28,7 @@ USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing rhi` — your open return home interviews, soonest due first
 • `/missing rhi <ref> done [<when>] [by <organisation>]` · `offered` · `declined`
   · `notdone <reason>` · `assign @someone` · `snooze <hours>`
+• `/missing audit <ref>` — the episode's audit trail (admins only)
 • `/missing admin grant @someone <role>` · `revoke @someone <role>` · `roles` — admins only
 • `/missing help` — this message
 References look like `M-42` (`m42` and `42` work too). Times: {ACCEPTED_FORMS}, UK time."""
@@ -140,3 +143,26 @@ def roles_list(grants: list[GrantView]) -> dict[str, Any]:
     for start in range(0, min(len(lines), 600), 30):
         blocks.append(section("\n".join(lines[start : start + 30])))
     return message(f"Roles: {len(lines)}", blocks[:50])
+
+
+def audit_trail(
+    episode_id: int, entries: tuple[AuditEntry, ...], *, tz: ZoneInfo
+) -> dict[str, Any]:
+    ref = format_ref(episode_id)
+    if not entries:
+        return text_message(f"The audit trail of {ref} is empty.")
+    lines = [
+        f"• {fmt_local(e.at, tz)} · {esc(e.action)} by {who(e.actor)}"
+        + (f" · {esc(e.summary)}" if e.summary else "")
+        for e in entries
+    ]
+    blocks: list[Block] = [
+        HeaderBlock(text=f"Audit trail of {ref} (private)"),
+        section(f"*{len(lines)} most recent entries, newest first*"),
+    ]
+    for start in range(0, len(lines), 10):
+        blocks.append(section(clip("\n".join(lines[start : start + 10]), 2900)))
+    blocks.append(
+        context("This look at the trail is itself recorded. Everything: `missing-bot audit`.")
+    )
+    return message(f"Audit trail of {ref}", blocks[:50])
