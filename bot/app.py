@@ -75,7 +75,7 @@ def build_outbox_client(settings: Settings) -> WebClient:
     return WebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
-        timeout=10,
+        timeout=settings.slack_timeout_seconds,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=1),
             RateLimitErrorRetryHandler(max_retry_count=1),

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     claim_timeout_seconds: int = Field(default=300, ge=1)
     # Slack takes about one message a second per channel: the outbox keeps to that pace.
     slack_channel_pace_seconds: float = Field(default=1.0, ge=0, le=60)
+    # How long the outbox waits for Slack to answer a post (then it looks before resending).
+    slack_timeout_seconds: int = Field(default=10, ge=1, le=120)
     rhi_reminder_before_hours: int = Field(default=24, ge=1, le=24 * 7)
     rhi_escalate_after_hours: int = Field(default=24, ge=1, le=24 * 14)
     # Without an outcome this many days after the return, an RHI is escalated a last time and

@@ -95,6 +95,15 @@ class WebApp:
         except Exception as exc:  # the check itself must never fail the request
             healthy = False
             report["database"] = f"unreachable: {type(exc).__name__}"
+        # As this copy's outbox last saw it: no second wait on the database here.
+        pause = self.services.outbox.known_pause
+        if pause is not None:
+            # Slack refuses the bot itself: nothing reaches anyone until it is fixed.
+            healthy = False
+            report["slack"] = (
+                f"delivery paused since {pause.since.isoformat(timespec='seconds')}: Slack "
+                f"refuses the bot ({pause.reason}); check the token and its scopes"
+            )
         if self.scheduler_expected:
             try:
                 ok, detail = self.services.sweeper.health(

@@ -59,6 +59,33 @@ class History(FakeSlackState):
             data["response_metadata"] = {"next_cursor": _cursor_for(page[-1]["ts"])}
         return data, []
 
+    def _api_conversations_replies(self, args: dict[str, Any], token: str) -> Outcome:
+        """A thread: its parent, then its replies, oldest first (one page: threads are short)."""
+        channel = str(args.get("channel") or "")
+        if not channel or channel[:1] in ("U", "W"):
+            raise SlackError("channel_not_found")
+        parent_ts = str(args.get("ts") or "")
+        parent = self._messages.get((channel, parent_ts))
+        if parent is None:
+            raise SlackError("thread_not_found")
+        oldest = _ts_arg(args, "oldest", "invalid_ts_oldest")
+        with_metadata = truthy(args.get("include_all_metadata"))
+        thread = [
+            m
+            for (c, _), m in self._messages.items()
+            if c == channel and (m is parent or m.get("thread_ts") == parent_ts)
+        ]
+        thread.sort(key=_ts_of)
+        listed = []
+        for message in thread:
+            if message is not parent and oldest is not None and _ts_of(message) < oldest:
+                continue
+            shown = copy.deepcopy(message)
+            if not with_metadata:
+                shown.pop("metadata", None)
+            listed.append(shown)
+        return {"ok": True, "messages": listed, "has_more": False}, []
+
 
 def _is_top_level(message: dict[str, Any]) -> bool:
     return message.get("thread_ts") in (None, message["ts"])
@@ -128,4 +155,5 @@ def _cursor_ts(cursor: Any) -> Decimal | None:
 
 HISTORY_METHODS: dict[str, Callable[[History, dict[str, Any], str], Outcome]] = {
     "conversations.history": History._api_conversations_history,
+    "conversations.replies": History._api_conversations_replies,
 }

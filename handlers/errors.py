@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from slack_bolt.context.respond import Respond
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import OutcomeUnknown, StorageUnavailable, UserError
 from handlers.escape import placeholders
@@ -44,6 +45,8 @@ def log_error(error: Exception, *, what: object) -> None:
         log.error("database stopped answering during COMMIT of %s (may be saved): %s", what, error)
     elif isinstance(error, StorageUnavailable):
         log.error("database unreachable during %s: %s", what, error)
+    elif isinstance(error, SlackApiError):
+        log.error("Slack refused a call during %s: %s", what, error.response.get("error"))
     elif not isinstance(error, UserError):
         log.error("unhandled error for %s", what, exc_info=error)
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 from bot.services.ports import DeliveryError, Sent
 
@@ -19,23 +21,34 @@ PERMANENT = frozenset(
         "user_not_found",
         "channel_not_found",
         "not_in_channel",
-        "account_inactive",
         "is_archived",
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "missing_scope",
         "cannot_dm_bot",
         "user_disabled",
         "invalid_blocks",
         "msg_too_long",
         "no_text",
         "restricted_action",
+    }
+)
+# Slack refusing the bot itself, not one message: nobody is at fault but the set-up, and every
+# message would fail the same way. Delivery pauses until the token works again.
+APP_WIDE = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
         "team_access_not_granted",
+        "no_permission",
+        "ekm_access_denied",
     }
 )
 
 
+# How many of a conversation's latest messages are searched for one that may have gone out.
+LOOK_BACK = 200
 # Outbox keys ride along in each message's metadata, so a sender that timed out can look for
 # its message before sending it again.
 METADATA_EVENT = "missing_bot_outbox"
@@ -46,9 +59,22 @@ class SlackNotifier:
         self.client = client
 
     def send(
-        self, *, target: str, thread_ts: str | None, payload: dict[str, Any], key: str
+        self,
+        *,
+        target: str,
+        thread_ts: str | None,
+        payload: dict[str, Any],
+        key: str,
+        look_first_since: datetime | None = None,
     ) -> Sent:
+        """Post the message. After an attempt whose outcome is unknown (Slack took longer than
+        the client waits, or the connection broke), look for it first: it may have gone out."""
         try:
+            if look_first_since is not None:
+                found = self._find(target, thread_ts, key)
+                if found is not None:
+                    log.info("message %s had gone out after all: not sent again", key)
+                    return found
             response = self.client.chat_postMessage(
                 channel=target,
                 thread_ts=thread_ts,
@@ -63,11 +89,43 @@ class SlackNotifier:
             raise DeliveryError(f"connection: {type(exc).__name__}", permanent=False) from exc
         return Sent(channel=str(response["channel"]), ts=str(response["ts"]))
 
+    def _find(self, target: str, thread_ts: str | None, key: str) -> Sent | None:
+        """The message with this outbox key among the conversation's latest (or the thread's)
+        messages. Slack's own clock stamps them, so the search goes by recency, not time."""
+        channel = target
+        if target.startswith(("U", "W")):  # a direct message: its conversation's id
+            channel = str(self.client.conversations_open(users=target)["channel"]["id"])
+        if thread_ts:
+            page = self.client.conversations_replies(
+                channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+            )
+        else:
+            page = self.client.conversations_history(
+                channel=channel, include_all_metadata=True, limit=LOOK_BACK
+            )
+        for message in page.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT
+                and (metadata.get("event_payload") or {}).get("key") == key
+            ):
+                return Sent(channel=channel, ts=str(message["ts"]))
+        return None
+
     def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None:
         try:
             self.client.chat_update(channel=channel, ts=ts, **payload)
         except SlackApiError as exc:
             raise as_delivery_error(exc) from exc
+        except (SlackClientError, URLError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"connection: {type(exc).__name__}", permanent=False) from exc
+
+    def tell(self, response_url: str, text: str) -> None:
+        """A private answer to the person who clicked, through the click's response URL."""
+        try:
+            WebhookClient(response_url, timeout=5).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
         except (SlackClientError, URLError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"connection: {type(exc).__name__}", permanent=False) from exc
 
@@ -80,6 +138,8 @@ def as_delivery_error(exc: SlackApiError) -> DeliveryError:
         return DeliveryError("ratelimited", permanent=False, retry_after=retry_after)
     if status >= 500:
         return DeliveryError(f"http {status}", permanent=False)
+    if error in APP_WIDE:
+        return DeliveryError(error, permanent=False, app_wide=True)
     if error in PERMANENT:
         return DeliveryError(error, permanent=True)
     return DeliveryError(error or f"http {status}", permanent=False)

@@ -27,6 +27,7 @@ BUILDERS: dict[type, Builder] = {
     m.EpisodeAssigned: channel_posts.episode_assigned,
     m.OverdueList: rhi_messages.overdue_list,
     m.DeliveryFailed: rhi_messages.delivery_failed,
+    m.DeliveryResumed: rhi_messages.delivery_resumed,
 }
 
 
@@ -43,6 +44,9 @@ class SlackRenderer:
         return rhi_messages.rhi_acted(
             original, rhi_id, note=self._note(acted), still_open=acted.still_open
         )
+
+    def acted_note(self, acted: m.ReminderActed) -> str:
+        return self._note(acted)
 
     def _note(self, acted: m.ReminderActed) -> str:
         by = who(acted.actor)

@@ -48,8 +48,9 @@ def _clicked_message(body: dict[str, Any]) -> MessageRef | None:
     if not isinstance(container, dict):
         return None
     channel, ts = container.get("channel_id"), container.get("message_ts")
+    url = body.get("response_url")
     if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
-        return MessageRef(channel, ts)
+        return MessageRef(channel, ts, url if isinstance(url, str) and url else None)
     return None
 
 

@@ -252,3 +252,16 @@ class Followup(Base):
     leased_by: Mapped[str | None] = mapped_column(String(120))
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryPause(Base):
+    """Slack refuses the bot itself (invalid_auth, token_revoked, missing_scope): delivery waits
+    for everyone, in every copy, until a probe gets through; then it resumes and says so."""
+
+    __tablename__ = "delivery_pauses"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(80))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    probe_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    held: Mapped[int] = mapped_column(Integer, default=0)

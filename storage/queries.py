@@ -222,3 +222,10 @@ def overdue_for(
             .options(selectinload(ReturnInterview.episode).selectinload(Episode.child))
         )
     )
+
+
+def pending_outbox_count(session: Session) -> int:
+    return (
+        session.scalar(select(func.count()).where(OutboxMessage.status == DeliveryStatus.PENDING))
+        or 0
+    )

@@ -219,7 +219,14 @@ def _serve_through(
 
 
 def _wait_healthy(proc: Served) -> None:
-    wait_for(lambda: health(proc.url)[0] == 200, timeout=20, what="/healthz to say 200")
+    """Healthy, and its first scheduler pass over: /healthz says 200 as soon as the copy can
+    serve, but a pass still running would be the one holding a connection the test arms."""
+
+    def settled() -> bool:
+        status, report = health(proc.url)
+        return status == 200 and "pass completed" in str(report.get("scheduler"))
+
+    wait_for(settled, timeout=20, what="/healthz to say 200 after a completed pass")
 
 
 def test_a_unit_of_work_ends_by_its_deadline_and_the_pool_recovers(

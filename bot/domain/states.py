@@ -72,6 +72,7 @@ class MessageKind(StrEnum):
     EPISODE_ASSIGNED = "episode_assigned"
     OVERDUE_LIST = "overdue_list"
     DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_RESUMED = "delivery_resumed"
 
 
 # Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.

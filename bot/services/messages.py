@@ -116,10 +116,11 @@ class DeliveryFailed:
 
 @dataclass(frozen=True)
 class MessageRef:
-    """A message Slack shows: where a button was clicked."""
+    """A message Slack shows: where a button was clicked (and how to answer the clicker)."""
 
     channel: str
     ts: str
+    response_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,17 @@ class ReminderActed:
         return self.action in ("snoozed", "reassigned")
 
 
+@dataclass(frozen=True)
+class DeliveryResumed:
+    """Slack accepts the bot again after refusing it (a revoked token, a missing scope)."""
+
+    kind: ClassVar[MessageKind] = MessageKind.DELIVERY_RESUMED
+    reason: str
+    since: datetime
+    until: datetime
+    held: int
+
+
 Outbound = (
     EpisodePosted
     | EpisodeConfirmed
@@ -150,4 +162,5 @@ Outbound = (
     | EpisodeAssigned
     | OverdueList
     | DeliveryFailed
+    | DeliveryResumed
 )

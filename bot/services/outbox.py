@@ -22,18 +22,24 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.refs import format_ref
 from bot.domain.states import REMINDER_KINDS, DeliveryStatus, MessageKind
 from bot.domain.timetext import fmt_local
-from bot.services.messages import DeliveryFailed, MessageRef, Outbound, ReminderActed
+from bot.services.messages import (
+    DeliveryFailed,
+    DeliveryResumed,
+    MessageRef,
+    Outbound,
+    ReminderActed,
+)
 from bot.services.ports import DeliveryError, Notifier, Renderer
 from storage import queries
 from storage.db import Database
-from storage.models import Episode, OutboxMessage
+from storage.models import DeliveryPause, Episode, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +47,11 @@ log = logging.getLogger(__name__)
 _PARENT_WAIT = timedelta(seconds=30)
 # Retries double from 30 s up to this; with 20 attempts a message is tried for about two days.
 _MAX_BACKOFF = timedelta(hours=4)
+PAUSE_NAME = "slack"
+# While paused, one message a minute tries whether Slack accepts the bot again.
+_PROBE_EVERY = timedelta(minutes=1)
+# Errors after which it is unknown whether Slack posted the message.
+_UNKNOWN_OUTCOME = ("connection:", "http 5")
 # Messages whose buttons act on interviews: they are edited to show who acted.
 _EDITABLE = frozenset(
     {MessageKind.RHI_REMINDER, MessageKind.RHI_ASSIGNED, MessageKind.OVERDUE_LIST}
@@ -55,6 +66,7 @@ class Outcome:
     status: DeliveryStatus
     ts: str | None = None
     error: str | None = None
+    app_wide: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,15 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    # Why the last attempt failed, if one did: a timeout leaves it unknown whether it went out.
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Pause:
+    reason: str
+    since: datetime
+    probe_at: datetime
 
 
 class Outbox:
@@ -116,6 +137,8 @@ class Outbox:
         self.max_attempts = max_attempts
         self._last_post: dict[str, float] = {}
         self._pace_lock = threading.Lock()
+        # The delivery pause as this copy last saw it: /healthz reads it without the database.
+        self.known_pause: Pause | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
@@ -241,6 +264,7 @@ class Outbox:
                     OutboxMessage.payload,
                     OutboxMessage.attempts,
                     OutboxMessage.created_at,
+                    OutboxMessage.error,
                 )
             ).first()
             if row is None:
@@ -256,17 +280,32 @@ class Outbox:
                 payload=dict(row.payload),
                 attempts=row.attempts,
                 created_at=row.created_at,
+                error=row.error,
             )
 
     # -- sending ------------------------------------------------------------------------
 
     def deliver(self, ids: Iterable[int]) -> list[Outcome]:
-        """Send these now, on this thread, each if still unclaimed and due."""
-        outcomes = []
+        """Send these now, on this thread, each if still unclaimed and due.
+
+        While Slack refuses the bot itself (a revoked token, say), nothing is sent but one
+        probe a minute; the rest waits, unharmed, and goes out once a probe gets through.
+        """
+        outcomes: list[Outcome] = []
+        pause = self.pause()
+        if pause is not None and self.clock.now() < pause.probe_at:
+            return outcomes
         for delivery_id in ids:
             delivery = self.claim(delivery_id)
-            if delivery is not None:
-                outcomes.append(self._send(delivery))
+            if delivery is None:
+                continue
+            outcome = self._send(delivery)
+            outcomes.append(outcome)
+            if outcome.app_wide:
+                break  # the others would fail the same way: they wait for the next probe
+            if pause is not None and outcome.status is DeliveryStatus.SENT:
+                self._resume(pause)
+                pause = None
         return outcomes
 
     def deliver_soon(self, ids: Iterable[int]) -> None:
@@ -319,8 +358,17 @@ class Outbox:
         try:
             self.notifier.update(channel=where.channel, ts=where.ts, payload=edited)
         except Exception as exc:
-            # The outcome is recorded; only the message's look is stale.
+            # The outcome is recorded; only the message's look is stale: say so to the person.
             log.warning("could not edit the message at %s/%s: %s", where.channel, where.ts, exc)
+            if where.response_url:
+                try:
+                    self.notifier.tell(
+                        where.response_url,
+                        f"{self.renderer.acted_note(acted)} It is recorded; the message above "
+                        "could not be updated to show it.",
+                    )
+                except Exception:
+                    log.warning("could not tell the person either; the record stands")
             return
         # What Slack now shows: the next edit (another interview on a list) starts from it.
         with self.db.transaction() as session:
@@ -372,9 +420,15 @@ class Outbox:
             )
         payload = self._with_notes(delivery, now)
         self._pace(target)
+        # After an attempt whose outcome is unknown, the message may be in Slack already.
+        unknown = delivery.error is not None and delivery.error.startswith(_UNKNOWN_OUTCOME)
         try:
             sent = self.notifier.send(
-                target=target, thread_ts=thread_ts, payload=payload, key=delivery.key
+                target=target,
+                thread_ts=thread_ts,
+                payload=payload,
+                key=delivery.key,
+                look_first_since=delivery.created_at if unknown else None,
             )
         except DeliveryError as exc:
             return self._failed(delivery, exc, now)
@@ -460,6 +514,11 @@ class Outbox:
         return delivery.target, None, True
 
     def _failed(self, delivery: Claimed, exc: DeliveryError, now: datetime) -> Outcome:
+        if exc.app_wide:
+            self._pause_for(exc.reason, now)
+            # Not this message's fault: its attempt does not count, and it goes with the probe.
+            self._release(delivery.id, not_before=now, error=exc.reason, count_attempt=False)
+            return Outcome(delivery.id, DeliveryStatus.PENDING, error=exc.reason, app_wide=True)
         if exc.permanent:
             log.error("delivery %s to %s failed for good: %s", delivery.key, delivery.target, exc)
             self._finish(delivery.id, status=DeliveryStatus.FAILED, error=exc.reason, now=now)
@@ -509,6 +568,68 @@ class Outbox:
             )
         if new_id is not None:
             self.deliver([new_id])
+
+    # -- pausing when Slack refuses the bot itself -----------------------------------------
+
+    def pause(self) -> Pause | None:
+        """The pause all copies share (in the database); remembered for /healthz too."""
+        with self.db.read() as session:
+            row = session.get(DeliveryPause, PAUSE_NAME)
+            found = Pause(row.reason, row.since, row.probe_at) if row is not None else None
+        self.known_pause = found
+        return found
+
+    def _pause_for(self, reason: str, now: datetime) -> None:
+        with self.db.transaction() as session:
+            row = session.get(DeliveryPause, PAUSE_NAME)
+            if row is None:
+                log.error(
+                    "Slack refuses the bot itself (%s): delivery paused for everyone; "
+                    "fix the token or scopes, it resumes by itself",
+                    reason,
+                )
+                session.add(
+                    DeliveryPause(
+                        name=PAUSE_NAME,
+                        reason=reason[:80],
+                        since=now,
+                        probe_at=now + _PROBE_EVERY,
+                        held=0,
+                    )
+                )
+            else:
+                row.reason, row.probe_at = reason[:80], now + _PROBE_EVERY
+            since = row.since if row is not None else now
+        self.known_pause = Pause(reason[:80], since, now + _PROBE_EVERY)
+
+    def _resume(self, pause: Pause) -> None:
+        """A probe got through: delivery resumes, and the safeguarding channel is told what
+        was held up, so nobody wonders about messages that arrive late."""
+        now = self.clock.now()
+        notice = None
+        with self.db.transaction() as session:
+            gone = session.execute(
+                delete(DeliveryPause)
+                .where(DeliveryPause.name == PAUSE_NAME)
+                .returning(DeliveryPause.name)
+            ).first()
+            self.known_pause = None
+            if gone is None:
+                return  # another copy resumed first and told them
+            held = queries.pending_outbox_count(session)
+            log.info("Slack accepts the bot again: %d held messages going out", held)
+            if self.safeguarding_channel:
+                notice = self.enqueue(
+                    session,
+                    key=f"resumed:{pause.since.isoformat()}",
+                    message=DeliveryResumed(
+                        reason=pause.reason, since=pause.since, until=now, held=held
+                    ),
+                    target=self.safeguarding_channel,
+                    now=now,
+                )
+        if notice is not None:
+            self.deliver_soon([notice])
 
     # -- recording ----------------------------------------------------------------------
 

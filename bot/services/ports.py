@@ -48,15 +48,25 @@ class Renderer(Protocol):
         self, original: dict[str, Any], rhi_id: int, acted: ReminderActed
     ) -> dict[str, Any]: ...
 
+    def acted_note(self, acted: ReminderActed) -> str: ...
+
 
 class Notifier(Protocol):
     """Posts a rendered message to Slack; raises DeliveryError."""
 
     def send(
-        self, *, target: str, thread_ts: str | None, payload: dict[str, Any], key: str
+        self,
+        *,
+        target: str,
+        thread_ts: str | None,
+        payload: dict[str, Any],
+        key: str,
+        look_first_since: datetime | None = None,
     ) -> Sent: ...
 
     def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None: ...
+
+    def tell(self, response_url: str, text: str) -> None: ...
 
 
 class Directory(Protocol):

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from bot.domain.timetext import fmt_duration, fmt_local, fmt_local_short
 from bot.services.messages import (
     DeliveryFailed,
+    DeliveryResumed,
     OverdueList,
     RhiAssigned,
     RhiEscalation,
@@ -152,6 +153,16 @@ def delivery_failed(msg: DeliveryFailed, *, now: datetime, tz: ZoneInfo) -> dict
     return message(
         f"Could not deliver a message{' about ' + msg.ref if msg.ref else ''}", [section(text)]
     )
+
+
+def delivery_resumed(msg: DeliveryResumed, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    text = (
+        f":large_green_circle: Slack accepts the bot again. Delivery was paused from "
+        f"{fmt_local(msg.since, tz)} to {fmt_local(msg.until, tz)} because Slack refused the "
+        f"bot itself (`{esc(msg.reason)}`); the {msg.held} messages held meanwhile (reminders, "
+        "escalations, posts) are going out now, marked as late."
+    )
+    return message("Slack accepts the bot again: held messages are going out", [section(text)])
 
 
 def rhi_acted(

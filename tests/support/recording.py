@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.services.ports import DeliveryError, Sent
@@ -29,6 +30,7 @@ class RecordingNotifier:
 
     sent: list[Recorded] = field(default_factory=list)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    told: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[tuple[DeliveryError, str | None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -39,7 +41,13 @@ class RecordingNotifier:
             self._failures.extend([(error, target)] * times)
 
     def send(
-        self, *, target: str, thread_ts: str | None, payload: dict[str, Any], key: str
+        self,
+        *,
+        target: str,
+        thread_ts: str | None,
+        payload: dict[str, Any],
+        key: str,
+        look_first_since: datetime | None = None,
     ) -> Sent:
         with self._lock:
             for index, (error, only) in enumerate(self._failures):
@@ -54,6 +62,10 @@ class RecordingNotifier:
     def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None:
         with self._lock:
             self.updates.append((channel, ts, payload))
+
+    def tell(self, response_url: str, text: str) -> None:
+        with self._lock:
+            self.told.append((response_url, text))
 
     def to(self, target: str) -> list[Recorded]:
         return [r for r in self.sent if r.target == target]
