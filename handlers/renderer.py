@@ -16,6 +16,7 @@ Builder = Callable[..., dict[str, Any]]
 
 BUILDERS: dict[type, Builder] = {
     m.EpisodePosted: channel_posts.episode_posted,
+    m.EpisodePostUpdated: channel_posts.episode_posted,
     m.EpisodeConfirmed: channel_posts.episode_confirmed,
     m.EpisodeReturned: channel_posts.episode_returned,
     m.EpisodeReopened: channel_posts.episode_reopened,

@@ -112,7 +112,9 @@ def test_done_button_updates_the_message_and_a_second_click_changes_nothing(bot:
     message = reminder_message(bot)
     assert "Done" in str(message.blocks)
     bot.sender.click("rhi_done", message=message, user_id=LOGGER)
-    updated = bot.fake.wait_for(lambda f: [p for p in f.posted if p.kind == "update"])[-1]
+    updated = bot.fake.wait_for(
+        lambda f: [p for p in f.posted if p.kind == "update" and p.channel == message.channel]
+    )[-1]
     assert "Marked completed by <@UCONTROL1>" in str(updated.blocks)
     assert "actions" not in [b["type"] for b in updated.blocks]
     assert rhi(bot).status == "completed"
@@ -149,7 +151,9 @@ def test_snooze_and_reassign_buttons(bot: Bot) -> None:
     bot.grant("U0SOCIAL")
     at(bot, 48)
     bot.sender.click("rhi_snooze", message=reminder_message(bot), user_id=LOGGER)
-    bot.fake.wait_for(lambda f: [p for p in f.posted if p.kind == "update"])
+    bot.fake.wait_for(
+        lambda f: [p for p in f.posted if p.kind == "update" and "Snoozed" in str(p.blocks)]
+    )
     assert rhi(bot).snoozed_until is not None
     views = len(bot.fake.views)
     bot.sender.click("rhi_reassign", message=reminder_message(bot), user_id=LOGGER)

@@ -54,7 +54,9 @@ def test_a_revoked_token_pauses_delivery_until_it_works_again(sqlite_bot: Bot) -
     bot.clock.advance(minutes=1)
     bot.sweep()
     bot.settle()
-    assert statuses(bot)["sent"] == 4 and "pending" not in statuses(bot)
+    # The post, the confirmation, the return's thread reply and the post's edit, held; then
+    # the notice that delivery resumed.
+    assert statuses(bot)["sent"] == 5 and "pending" not in statuses(bot)
     (notice,) = bot.fake.messages_in(SAFEGUARDING)
     assert "Slack accepts the bot again" in (notice.text or "")
     assert "`token_revoked`" in json.dumps(notice.blocks)

@@ -61,6 +61,8 @@ class MessageKind(StrEnum):
     """What an outbox message is; the Slack side has one builder per kind."""
 
     EPISODE_POSTED = "episode_posted"
+    # An edit of the episode's channel post (chat.update), so the channel shows where it stands.
+    EPISODE_POST_UPDATED = "episode_post_updated"
     EPISODE_CONFIRMED = "episode_confirmed"
     EPISODE_RETURNED = "episode_returned"
     EPISODE_REOPENED = "episode_reopened"

@@ -26,6 +26,7 @@ def episode_card(
         status=EpisodeStatus(episode.status),
         child_episode_number=counts[0] if counts else None,
         recent_count=counts[1] if counts else None,
+        returned_at=episode.returned_at,
     )
 
 

@@ -25,6 +25,7 @@ from bot.services.messages import (
     EpisodeAssigned,
     EpisodeConfirmed,
     EpisodePosted,
+    EpisodePostUpdated,
     EpisodeReopened,
     EpisodeReturned,
     Outbound,
@@ -258,6 +259,7 @@ class EpisodeService:
                 message=EpisodeReturned(card, when, due, actor),
                 now=now,
             )
+            delivery += self.refresh_post(session, episode, now=now, why="returned")
         self.outbox.deliver_soon(delivery)
         return Returned(ref, when, due, False)
 
@@ -298,6 +300,7 @@ class EpisodeService:
                 message=EpisodeReopened(card, actor),
                 now=now,
             )
+            delivery += self.refresh_post(session, episode, now=now, why="reopened")
         self.outbox.deliver_soon(delivery)
         return Reopened(format_ref(episode_id))
 
@@ -383,6 +386,22 @@ class EpisodeService:
             in_thread=True,
         )
         return [delivery] if delivery is not None else []
+
+    def refresh_post(
+        self, session: Session, episode: Episode, *, now: datetime, why: str
+    ) -> list[int]:
+        """Queue an edit of the episode's channel post to show where it stands now (in the
+        caller's transaction); the ids to deliver after commit."""
+        card = episode_card(episode, episode.child, tz=self.config.tz)
+        edit = self.outbox.enqueue(
+            session,
+            key=f"episode:{episode.id}:post:edit:{now.isoformat()}:{why}",
+            message=EpisodePostUpdated(card),
+            target=self.config.control_room_channel,
+            now=now,
+            episode_id=episode.id,
+        )
+        return [edit] if edit is not None else []
 
     def _get(self, session: Session, episode_id: int, *, for_update: bool = False) -> Episode:
         episode = queries.episode_by_id(session, episode_id, for_update=for_update)

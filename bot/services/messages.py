@@ -20,6 +20,15 @@ class EpisodePosted:
 
 
 @dataclass(frozen=True)
+class EpisodePostUpdated:
+    """The episode's channel post as it stands now (risk re-graded, child returned): sent as
+    an edit of the post, so a glance at the channel shows who is still out."""
+
+    kind: ClassVar[MessageKind] = MessageKind.EPISODE_POST_UPDATED
+    card: EpisodeCard
+
+
+@dataclass(frozen=True)
 class EpisodeConfirmed:
     """The private confirmation to the person who logged the episode."""
 
@@ -151,6 +160,7 @@ class DeliveryResumed:
 
 Outbound = (
     EpisodePosted
+    | EpisodePostUpdated
     | EpisodeConfirmed
     | EpisodeReturned
     | EpisodeReopened

@@ -412,6 +412,8 @@ class Outbox:
         if not self._still_wanted(delivery, now):
             self._finish(delivery.id, status=DeliveryStatus.CANCELLED)
             return Outcome(delivery.id, DeliveryStatus.CANCELLED)
+        if delivery.kind is MessageKind.EPISODE_POST_UPDATED:
+            return self._edit_post(delivery, now)
         target, thread_ts, wait = self._where(delivery)
         if wait:
             self._release(delivery.id, not_before=now + _PARENT_WAIT, count_attempt=False)
@@ -446,6 +448,30 @@ class Outbox:
             ),
         )
         return Outcome(delivery.id, DeliveryStatus.SENT, ts=sent.ts)
+
+    def _edit_post(self, delivery: Claimed, now: datetime) -> Outcome:
+        """An edit of the episode's channel post: once the post is out, `chat.update` it."""
+        assert delivery.episode_id is not None
+        with self.db.read() as session:
+            parent = queries.outbox_by_key(session, post_key(delivery.episode_id))
+            state = (parent.status, parent.channel, parent.ts) if parent is not None else None
+        if state is None or state[0] in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
+            self._finish(delivery.id, status=DeliveryStatus.CANCELLED)  # no post to edit
+            return Outcome(delivery.id, DeliveryStatus.CANCELLED)
+        status, channel, ts = state
+        if status != DeliveryStatus.SENT or not channel or not ts:
+            self._release(delivery.id, not_before=now + _PARENT_WAIT, count_attempt=False)
+            return Outcome(delivery.id, DeliveryStatus.PENDING, error="waiting for the post")
+        self._pace(channel)
+        try:
+            self.notifier.update(channel=channel, ts=ts, payload=delivery.payload)
+        except DeliveryError as exc:
+            return self._failed(delivery, exc, now)
+        except Exception as exc:  # a bug in one message must not stop the others
+            log.exception("edit %s (%s) crashed", delivery.id, delivery.key)
+            return self._failed(delivery, DeliveryError(type(exc).__name__, permanent=False), now)
+        self._finish(delivery.id, status=DeliveryStatus.SENT, sent=ts, channel=channel, now=now)
+        return Outcome(delivery.id, DeliveryStatus.SENT, ts=ts)
 
     def _pace(self, target: str) -> None:
         if self.channel_pace <= 0:

@@ -30,6 +30,7 @@ class EpisodeCard:
     # The child's episodes in all, and in the repeat-missing window; None where not counted.
     child_episode_number: int | None = None
     recent_count: int | None = None
+    returned_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.states import RhiStatus
+from bot.domain.states import EpisodeStatus, RhiStatus
 from bot.domain.timetext import fmt_duration, fmt_local
 from bot.services.messages import (
     EpisodeAssigned,
     EpisodeConfirmed,
     EpisodePosted,
+    EpisodePostUpdated,
     EpisodeReopened,
     EpisodeReturned,
     RhiStatusChanged,
@@ -22,18 +23,27 @@ from handlers.blocks.common import care_text, context, message, risk_badge, sect
 from handlers.escape import esc
 
 
-def episode_posted(msg: EpisodePosted, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+def episode_posted(
+    msg: EpisodePosted | EpisodePostUpdated, *, now: datetime, tz: ZoneInfo
+) -> dict[str, Any]:
+    """The control-room post: first when the episode is logged, then as edited to say where it
+    stands (risk re-graded, the child back)."""
     card = msg.card
     seen = card.last_seen_at
+    back = card.status is EpisodeStatus.RETURNED and card.returned_at is not None
+    icon = ":white_check_mark:" if back else ":rotating_light:"
     headline = (
-        f":rotating_light: *{card.ref}* · {card.initials} · age {card.age} · "
-        f"{risk_badge(card.risk)}"
+        f"{icon} *{card.ref}* · {card.initials} · age {card.age} · {risk_badge(card.risk)}"
+        + (" · *returned*" if back else "")
     )
-    facts = (
-        f"Missing: last seen {fmt_local(seen, tz)} ({fmt_duration(now - seen)} ago)\n"
-        f"Care: {care_text(card)}"
-    )
-    blocks: list[Block] = [section(headline), section(facts)]
+    if back and card.returned_at is not None:
+        state = (
+            f"Returned {fmt_local(card.returned_at, tz)}, after "
+            f"{fmt_duration(card.returned_at - seen)} missing (last seen {fmt_local(seen, tz)})"
+        )
+    else:
+        state = f"Missing: last seen {fmt_local(seen, tz)} ({fmt_duration(now - seen)} ago)"
+    blocks: list[Block] = [section(headline), section(f"{state}\nCare: {care_text(card)}")]
     number = card.child_episode_number
     if number and number > 1:
         blocks.append(
@@ -45,10 +55,15 @@ def episode_posted(msg: EpisodePosted, *, now: datetime, tz: ZoneInfo) -> dict[s
     blocks.append(
         context(f"Updates follow in this thread. Details: `/missing show {card.ref}` (private).")
     )
-    text = (
-        f"{card.ref}: {card.initials}, {card.age}, {card.risk.label.lower()} risk, missing since "
-        f"{fmt_local(seen, tz)}"
-    )
+    if back and card.returned_at is not None:
+        text = (
+            f"{card.ref}: {card.initials}, {card.age}, returned {fmt_local(card.returned_at, tz)}"
+        )
+    else:
+        text = (
+            f"{card.ref}: {card.initials}, {card.age}, {card.risk.label.lower()} risk, missing "
+            f"since {fmt_local(seen, tz)}"
+        )
     return message(text, blocks)
 
 
