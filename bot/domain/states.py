@@ -89,6 +89,12 @@ class FollowupKind(StrEnum):
     OVERDUE_LIST = "overdue_list"  # one person's daily list; subject: their user id
     # Not due work: remembers the policy the stored next actions were computed with (step).
     POLICY = "policy"
+    REVIEW = "review"  # a still-missing episode's next risk review; subject: episode id
+    SAFE_WELL = "safe_well"  # the police safe-and-well check after a return; subject: episode id
+
+
+# Follow-ups about an episode (subject: its id): a void or a close stops them all.
+EPISODE_FOLLOWUPS = frozenset({FollowupKind.REVIEW, FollowupKind.SAFE_WELL})
 
 
 class RhiStep(StrEnum):
