@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.clock import Clock, SystemClock
 from bot.domain.followup import QuietHours, RhiPolicy
+from bot.domain.returns import SafeWellPolicy
 from bot.services.access import AccessPolicy, AccessService
 from bot.services.audit_log import AuditLog
 from bot.services.container import Services
@@ -38,6 +39,7 @@ from bot.services.rhi_followups import (
     RhiFollowups,
     RhiLadder,
 )
+from bot.services.safe_well import SafeWellFollowups, SafeWellLadder, SafeWellService
 from bot.services.sweep import Sweeper
 from bot.settings import Settings
 from bot.web import SERVER_THREADS
@@ -135,6 +137,7 @@ def build_services(
         )
     )
     channels = Channels(settings.control_room_channel, settings.safeguarding_channel)
+    safe_well = SafeWellFollowups(policy=SafeWellPolicy(hours=settings.safe_well_hours))
     runner = FollowupRunner(
         db=db,
         clock=clock,
@@ -145,6 +148,14 @@ def build_services(
             RhiLadder(db=db, outbox=outbox, followups=rhi_followups, channels=channels, tz=tz),
             OverdueFanout(db=db, followups=rhi_followups),
             OverdueListHandler(db=db, outbox=outbox, followups=rhi_followups, tz=tz),
+            SafeWellLadder(
+                db=db,
+                outbox=outbox,
+                followups=safe_well,
+                quiet=rhi_followups,
+                control_room_channel=settings.control_room_channel,
+                tz=tz,
+            ),
         ],
     )
     return Services(
@@ -157,6 +168,7 @@ def build_services(
             outbox=outbox,
             access=access,
             followups=rhi_followups,
+            safe_well=safe_well,
             config=EpisodeConfig(
                 control_room_channel=settings.control_room_channel,
                 tz=tz,
@@ -174,6 +186,14 @@ def build_services(
             tz=tz,
         ),
         access=access,
+        safe_well=SafeWellService(
+            db=db,
+            clock=clock,
+            outbox=outbox,
+            access=access,
+            followups=safe_well,
+            control_room_channel=settings.control_room_channel,
+        ),
         outbox=outbox,
         sweeper=Sweeper(
             db=db,

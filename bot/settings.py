@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Without an outcome this many days after the return, an RHI is escalated a last time and
     # recorded as not done ("lapsed"); reminders stop.
     rhi_lapse_days: int = Field(default=14, ge=2, le=365)
+    # The police safe-and-well check after a return is due within this many hours.
+    safe_well_hours: int = Field(default=24, ge=1, le=24 * 7)
     # The daily message listing each person's overdue RHIs, local time.
     overdue_list_time: str = "09:00"
     # A message Slack keeps refusing (not for good) is tried this many times, about two days.

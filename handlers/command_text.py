@@ -31,20 +31,55 @@ class ReturnRequest:
 
 
 def parse_returned(args: list[str], *, now: datetime, tz: ZoneInfo) -> ReturnRequest:
+    """`M-4 [at] <when> [note]`: the time, with or without `at`, is read first; what follows
+    is a note. A reference alone opens the return form instead (see handlers.commands)."""
     if not args:
-        raise UserError("Which episode? Use `/missing returned M-42 [at 14:30] [note]`.")
+        raise UserError("Which episode? Use `/missing returned M-42 [14:30] [note]`.")
     episode_id = parse_ref(args[0])
     rest = args[1:]
-    when: datetime | None = None
-    if rest and rest[0].lower() == "at":
-        if len(rest) == 1:
-            raise UserError(f"`at` needs a time: {ACCEPTED_FORMS}.")
-        when, used = _longest_time(rest[1:], now=now, tz=tz)
-        rest = rest[1 + used :]
-    note = " ".join(rest)
+    when, used = take_time(rest, now=now, tz=tz)
+    if when is None and rest[:1] and rest[0].lower() == "at":
+        # `at` says a time follows: never record "now" for a time that could not be read.
+        raise UnreadableTime(
+            f"I couldn't read the time `{' '.join(rest[1:3])[:40]}`. Use {ACCEPTED_FORMS} "
+            "(UK time), or leave the time out to record the return now."
+        )
+    note = " ".join(rest[used:])
     if len(note) > MAX_NOTE:
         raise UserError(f"Keep the note under {MAX_NOTE} characters.")
     return ReturnRequest(episode_id, when, note)
+
+
+@dataclass(frozen=True)
+class SafeWellRequest:
+    episode_id: int
+    when: datetime | None
+    user_id: str
+
+
+SAFE_WELL_USAGE = "Use `/missing safewell M-42 done [at <when>] [by @someone]`."
+
+
+def parse_safewell(args: list[str], *, now: datetime, tz: ZoneInfo) -> SafeWellRequest:
+    if len(args) < 2 or args[1].lower() != "done":
+        raise UserError(f"Record a police safe-and-well check as done. {SAFE_WELL_USAGE}")
+    episode_id = parse_ref(args[0])
+    rest = args[2:]
+    user = ""
+    lowered = [w.lower() for w in rest]
+    if "by" in lowered:
+        at = lowered.index("by")
+        match = _MENTION.match(rest[at + 1]) if len(rest) == at + 2 else None
+        if not match:
+            raise UserError(f"`by` needs one person, mentioned. {SAFE_WELL_USAGE}")
+        user = match[1]
+        rest = rest[:at]
+    when = None
+    if rest:
+        when, used = _longest_time(rest, now=now, tz=tz)
+        if used != len(rest):
+            raise UserError(f"I couldn't read `{' '.join(rest)[:40]}` as a time. {SAFE_WELL_USAGE}")
+    return SafeWellRequest(episode_id, when, user)
 
 
 def _longest_time(words: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[datetime, int]:

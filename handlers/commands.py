@@ -21,12 +21,21 @@ from bot.domain.states import RhiStatus
 from bot.domain.timetext import fmt_local
 from bot.services.access import Caller
 from bot.services.container import Services
+from bot.services.results import Returned
 from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
+from handlers.blocks.return_modal import return_view
 from handlers.callers import command_caller
-from handlers.command_text import parse_admin, parse_returned, parse_rhi, split_command
+from handlers.command_text import (
+    parse_admin,
+    parse_returned,
+    parse_rhi,
+    parse_safewell,
+    split_command,
+)
 from handlers.errors import answer_for, log_error, report
 from handlers.escape import esc
+from handlers.return_answer import returned_text
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,9 @@ def missing(
     if sub == "new":
         ack()
         _open_form(args, command, client, respond, services)
+        return
+    if sub in ("returned", "return") and len(args) == 1:
+        _return_form(ack, args[0], command, client, respond, services)
         return
     try:
         answer = _answer(sub, args, command_caller(command), services)
@@ -72,6 +84,41 @@ def _open_form(
         report(error, respond, what="/missing new")
 
 
+def _return_form(
+    ack: Ack,
+    ref: str,
+    command: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    services: Services,
+) -> None:
+    """`/missing returned M-4` with no time: the return form, for an episode still open."""
+    try:
+        caller = command_caller(command)
+        found = services.episodes.check_may_return(parse_ref(ref), caller)
+    except Exception as error:
+        log_error(error, what="/missing returned")
+        ack(**private.text_message(answer_for(error)))
+        return
+    if isinstance(found, Returned):
+        ack(**private.text_message(returned_text(found, tz=services.tz)))
+        return
+    ack()  # the form opens at once: a trigger id expires in 3 seconds
+    try:
+        client.views_open(
+            trigger_id=command["trigger_id"],
+            view=return_view(
+                found,
+                officer_id=caller.user_id,
+                channel_id=caller.channel_id,
+                now=services.clock.now(),
+                tz=services.tz,
+            ),
+        )
+    except Exception as error:
+        report(error, respond, what="/missing returned (form)")
+
+
 def _answer(sub: str, args: list[str], caller: Caller, services: Services) -> Answer:
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
@@ -86,15 +133,17 @@ def _returned(args: list[str], caller: Caller, services: Services) -> Answer:
     result = services.episodes.record_return(
         request.episode_id, caller, returned_at=request.returned_at, note=request.note
     )
-    if result.already:
-        return private.text_message(
-            f"{result.ref} was already returned at {fmt_local(result.returned_at, tz)}; "
-            "nothing was changed."
-        )
-    assert result.rhi_due_at is not None
+    return private.text_message(returned_text(result, tz=tz))
+
+
+def _safewell(args: list[str], caller: Caller, services: Services) -> Answer:
+    request = parse_safewell(args, now=services.clock.now(), tz=services.tz)
+    ref, when, by = services.safe_well.record_done(
+        request.episode_id, caller, when=request.when, by=request.user_id or None
+    )
     return private.text_message(
-        f":white_check_mark: {result.ref} returned at {fmt_local(result.returned_at, tz)}. "
-        f"The return home interview is due by *{fmt_local(result.rhi_due_at, tz)}*."
+        f":white_check_mark: Safe-and-well check for {ref} recorded: done "
+        f"{fmt_local(when, services.tz)} by <@{by}>."
     )
 
 
@@ -187,6 +236,7 @@ def _admin(args: list[str], caller: Caller, services: Services) -> Answer:
 
 SUBCOMMANDS: dict[str, Callable[[list[str], Caller, Services], Answer]] = {
     "returned": _returned,
+    "safewell": _safewell,
     "return": _returned,
     "reopen": _reopen,
     "show": _show,

@@ -28,6 +28,10 @@ PERMANENT = frozenset(
         "msg_too_long",
         "no_text",
         "restricted_action",
+        # An edit of a message that is gone, or can no longer be edited: no retry mends it.
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
     }
 )
 # Slack refusing the bot itself, not one message: nobody is at fault but the set-up, and every

@@ -27,6 +27,9 @@ BUILDERS: dict[type, Builder] = {
     m.RhiAssigned: rhi_messages.rhi_assigned,
     m.EpisodeAssigned: channel_posts.episode_assigned,
     m.OverdueList: rhi_messages.overdue_list,
+    m.SafeWellReminder: channel_posts.safe_well_reminder,
+    m.SafeWellOverdue: channel_posts.safe_well_overdue,
+    m.SafeWellDone: channel_posts.safe_well_done,
     m.DeliveryFailed: rhi_messages.delivery_failed,
     m.DeliveryResumed: rhi_messages.delivery_resumed,
 }

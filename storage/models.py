@@ -79,6 +79,13 @@ class Episode(Base):
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     returned_by: Mapped[str | None] = mapped_column(String(32))
     return_note: Mapped[str | None] = mapped_column(Text)
+    # The return's details (the return form): private, never posted to a channel.
+    found_place: Mapped[str | None] = mapped_column(String(400))
+    return_how: Mapped[str | None] = mapped_column(String(30))
+    safe_well_status: Mapped[str | None] = mapped_column(String(20))
+    safe_well_by: Mapped[str | None] = mapped_column(String(32))
+    safe_well_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disclosure: Mapped[str | None] = mapped_column(Text)
     # Where the control-room post went: later updates go in its thread.
     channel_id: Mapped[str | None] = mapped_column(String(32))
     channel_ts: Mapped[str | None] = mapped_column(String(32))

@@ -15,6 +15,7 @@ from bot.domain.states import (
     DeliveryStatus,
     EpisodeStatus,
     MessageKind,
+    SafeWellStatus,
 )
 from storage.models import AuditEvent, Child, Episode, OutboxMessage, ReturnInterview
 
@@ -228,4 +229,14 @@ def pending_outbox_count(session: Session) -> int:
     return (
         session.scalar(select(func.count()).where(OutboxMessage.status == DeliveryStatus.PENDING))
         or 0
+    )
+
+
+def safe_well_pending(session: Session, episode_id: int) -> bool:
+    """Whether the episode's safe-and-well check is still to be done (reminders stop then)."""
+    row = session.execute(
+        select(Episode.status, Episode.safe_well_status).where(Episode.id == episode_id)
+    ).first()
+    return (
+        row is not None and row[0] == EpisodeStatus.RETURNED and row[1] == SafeWellStatus.TO_BE_DONE
     )

@@ -108,7 +108,7 @@ def test_a_range_that_ends_before_it_starts_is_refused() -> None:
 
 def test_each_row_has_reference_child_channel_and_compact_detail(bot: Bot, out_dir: Path) -> None:
     bot.log_episode(child_name="Amy Adams")
-    bot.slash("returned M-1")
+    bot.slash("returned M-1 now")
     in_db = bot.audit()
     out = out_dir / "day.csv"
     export(bot, date(2026, 11, 24), date(2026, 11, 24), out)

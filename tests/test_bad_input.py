@@ -169,7 +169,7 @@ def test_database_unreachable_says_nothing_was_saved(bot: Bot) -> None:
     bot.services.db._read_sessions.configure(bind=unreachable.execution_options(readonly=True))
     response = bot.submit_form(view)
     assert response.json and "nothing was saved" in response.json["errors"]["child_name"]
-    reply = bot.slash("returned M-1")
+    reply = bot.slash("returned M-1 now")
     assert "nothing was saved" in reply.text
     status, report = bot.web.health()
     assert status == 503 and report["database"].startswith("unreachable")

@@ -130,7 +130,7 @@ def test_the_app_role_runs_the_bot_and_adds_to_the_trail(
     bot = start_bot(fake_slack, roles.app_url)
     try:
         bot.log_episode()
-        bot.slash("returned M-1")
+        bot.slash("returned M-1 now")
         bot.slash("show M-1")
         assert [e.action for e in bot.audit()] == [
             "child.created",
@@ -202,7 +202,7 @@ def test_a_purge_runs_as_the_app_role(
     bot = start_bot(fake_slack, roles.app_url, clock=FakeClock(eight_years_ago))
     try:
         bot.log_episode(last_seen_at=eight_years_ago - timedelta(hours=1))
-        bot.slash("returned M-1")
+        bot.slash("returned M-1 now")
         bot.slash("rhi M-1 done")
         bot.log_episode(child_name="Ben Brown", last_seen_at=eight_years_ago)  # still missing
     finally:

@@ -100,7 +100,7 @@ def test_a_session_logs_returns_and_reminds(tmp_path: Path) -> None:
             "",  # officer: Enter keeps the person logging
             f"{date(today.year - 14, 3, 4):%d/%m/%Y}",
             new_ref,
-            "/missing returned M-99999",
+            "/missing returned M-99999 now",
             ":click 999 Done",
             ":advance 49",
             click_done,
@@ -131,7 +131,10 @@ def test_a_session_logs_returns_and_reminds(tmp_path: Path) -> None:
     assert f"Logged {ref}: P.E., age 14" in post(out, "DM to @officer", f"Logged {ref}")
 
     returned = post(out, f"#control-room thread {ref}", "returned")
-    assert "recorded by @officer" in returned and "Return home interview due by" in returned
+    assert (
+        "recorded by @officer" in returned
+        and "Return home interview (local authority) due by" in returned
+    )
     assert "There is no episode M-99999." in post(out, "private to you", "M-99999")
     assert "No message with that number has buttons" in out
 

@@ -69,12 +69,12 @@ def test_new_episode_to_return_end_to_end(bot: Bot) -> None:
 @pytest.mark.both_databases  # the identity's unique key and case folding
 def test_same_child_is_linked_and_counted(bot: Bot) -> None:
     bot.log_episode()
-    bot.slash("returned 1")
+    bot.slash("returned 1 now")
     bot.clock.advance(days=3)
     # Same child typed differently: case and spaces do not make a new child.
     post = bot.log_episode(child_name="  jane   MARY smith ")
     assert "Episode 2 for this child; 2 in the last 30 days" in str(post.blocks)
-    bot.slash("returned M-2")
+    bot.slash("returned M-2 now")
     bot.clock.advance(days=40)
     post = bot.log_episode(last_seen_at=bot.clock.now().replace(microsecond=0, second=0, minute=0))
     assert "Episode 3 for this child; 1 in the last 30 days" in str(post.blocks)
@@ -117,7 +117,7 @@ def test_list_longest_missing_first(bot: Bot) -> None:
         child_name="Ben Brown", last_seen_at=bot.clock.now().replace(hour=6), risk_level="medium"
     )
     bot.log_episode(child_name="Cal Cole", last_seen_at=bot.clock.now().replace(hour=8))
-    bot.slash("returned M-3")
+    bot.slash("returned M-3 now")
     reply = bot.slash("list")
     text = str(reply.blocks)
     assert "Open episodes: 2" in text

@@ -200,8 +200,10 @@ def _seed(fake: FakeSlack, url: str, now: datetime, hours_ago: list[int]) -> Non
             )
         for n, ago in sorted(enumerate(hours_ago, start=1), key=lambda item: -item[1]):
             clock.set(now - timedelta(hours=ago))
-            reply = bot.slash(f"returned M-{n}")
+            reply = bot.slash(f"returned M-{n} now")
             assert f"M-{n} returned at" in reply.text, reply.text
+            # The police safe-and-well check is done at once: these tests are about the RHI.
+            assert "recorded" in (bot.slash(f"safewell M-{n} done").text or "")
         _wait_until(lambda: _all_sent(bot), timeout=5, what="the harness's posts to be recorded")
     finally:
         bot.stop()
@@ -297,9 +299,10 @@ def test_three_serve_processes_send_each_reminder_once(
     db = Database.from_url(url)
     try:
         before = _outbox_rows(db)
-        # 7 control-room posts, 7 private confirmations, 7 notices to the officers in the case
-        # and 7 "returned" thread replies, all delivered by the harness.
-        assert len(before) == 4 * len(RETURNED_HOURS_AGO)
+        # For each of the 7: the control-room post, the private confirmation, the notice to the
+        # officer in the case, the "returned" thread reply, the post's edit and the "safe and
+        # well check done" reply, all delivered by the harness.
+        assert len(before) == 6 * len(RETURNED_HOURS_AGO)
         assert {d.status for d in before} == {DeliveryStatus.SENT}
         expected = _expected(db, now=datetime.now(UTC), policy=_policy())
         # What the rules give for RETURNED_HOURS_AGO, reasoned out by hand (see the top).
@@ -360,7 +363,9 @@ def test_three_serve_processes_send_each_reminder_once(
         assert sorted(rows) == sorted(e.key for e in expected)
         assert len(after) == len(before) + len(expected)
         assert all(d.status == DeliveryStatus.SENT and d.attempts == 1 for d in after)
-        assert len({d.ts for d in after}) == len(after)
+        # Each message its own ts (an edit of a post carries the post's own).
+        posted = [d for d in after if d.kind != "episode_post_updated"]
+        assert len({d.ts for d in posted}) == len(posted)
         posted_at = {(c.response["channel"], c.response["ts"]) for c in new_posts()}
         assert {(d.channel, d.ts) for d in rows.values()} == posted_at
         senders = Counter(d.claimed_by for d in rows.values())
@@ -476,9 +481,9 @@ def test_killed_between_claim_and_send_is_delivered_after_timeout(
             row = session.get_one(OutboxMessage, delivery_id)
             assert (row.status, row.attempts, row.ts) == (DeliveryStatus.SENT, 2, dm.ts)
             assert row.claimed_by not in (dead, None)
-            # The post, its confirmation, the officer's notice, the return's thread reply, and
-            # this reminder.
-            assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 5
+            # The post, its confirmation, the officer's notice, the return's thread reply, the
+            # post's edit, the safe-and-well reply, and this reminder.
+            assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 7
 
         # And once sent, it stays sent: the next pass finds nothing to do.
         code, output = _run(
@@ -597,7 +602,7 @@ def test_three_copies_walk_the_whole_ladder_once(fake_slack: FakeSlack, pg_datab
     ]
     try:
         bot.log_episode()
-        bot.slash("returned M-1")
+        bot.slash("returned M-1 now")
         mark = fake_slack.mark()
         # Every rung, and the hours around them: due soon +48, due +72, lists at 09:00 from
         # +93 each day, escalation +96, lapse +336.

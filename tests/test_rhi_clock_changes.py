@@ -51,7 +51,7 @@ def test_quiet_hours_end_at_0700_local_after_clocks_go_forward(bot_at) -> None:
         date_of_birth="2012-03-04",
         last_seen_at=datetime(2026, 3, 25, 20, 0, tzinfo=UTC),
     )
-    bot.slash("returned M-1")  # 03:00 GMT on 26/03: due 03:00 UTC on 29/03 = 04:00 BST
+    bot.slash("returned M-1 now")  # 03:00 GMT on 26/03: due 03:00 UTC on 29/03 = 04:00 BST
     sweep_at(bot, datetime(2026, 3, 29, 3, 0, tzinfo=UTC))
     sweep_at(bot, datetime(2026, 3, 29, 5, 59, tzinfo=UTC))  # 06:59 BST: still quiet
     assert reminders(bot)[1:] == []
@@ -62,7 +62,7 @@ def test_quiet_hours_end_at_0700_local_after_clocks_go_forward(bot_at) -> None:
 def test_quiet_hours_end_at_0700_local_after_clocks_go_back(bot_at) -> None:
     bot = bot_at(datetime(2026, 10, 22, 6, 30, tzinfo=UTC), quiet_hours="22:00-07:00")
     bot.log_episode(risk_level="medium", last_seen_at=datetime(2026, 10, 22, 1, 0, tzinfo=UTC))
-    bot.slash("returned M-1")  # due 06:30 UTC on 25/10 = 06:30 GMT, after the change
+    bot.slash("returned M-1 now")  # due 06:30 UTC on 25/10 = 06:30 GMT, after the change
     sweep_at(bot, datetime(2026, 10, 25, 6, 30, tzinfo=UTC))  # 06:30 GMT: quiet
     assert reminders(bot) == []
     sweep_at(bot, datetime(2026, 10, 25, 6, 59, tzinfo=UTC))  # 07:59 if it were still BST

@@ -86,7 +86,7 @@ def test_bad_rhi_commands_change_nothing(bot: Bot, command: str, expected: str) 
 def test_rhi_on_an_episode_not_returned_or_closed(bot: Bot) -> None:
     bot.log_episode()
     assert "no return recorded yet" in bot.slash("rhi M-1 done").text
-    bot.slash("returned M-1")
+    bot.slash("returned M-1 now")
     bot.slash("rhi M-1 declined")
     assert "already closed (declined)" in bot.slash("rhi M-1 done").text
 

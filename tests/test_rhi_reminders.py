@@ -101,7 +101,7 @@ def test_nothing_for_closed_declined_or_reopened(bot: Bot) -> None:
     bot.log_episode(child_name="Ben Brown")
     bot.log_episode(child_name="Cal Cole")
     for ref in ("M-1", "M-2", "M-3"):
-        bot.slash(f"returned {ref}")
+        bot.slash(f"returned {ref} now")
     bot.slash("rhi M-1 declined")
     bot.slash("rhi M-2 notdone child moved out of area")
     assert "open again" in bot.slash("reopen M-3 seen again by staff, return logged in error").text
@@ -131,7 +131,7 @@ def test_one_daily_list_for_several_overdue_interviews(bot: Bot) -> None:
     for name in ("Amy Adams", "Ben Brown", "Cal Cole"):
         bot.log_episode(child_name=name)
     for ref in ("M-1", "M-2", "M-3"):
-        bot.slash(f"returned {ref}")
+        bot.slash(f"returned {ref} now")
     every_hour(bot, 0, 93)
     lists = [p for p in bot.fake.dms_to(LOGGER) if "overdue return home" in (p.text or "")]
     assert len(lists) == 1 and lists[0].text == "3 overdue return home interviews to chase"
@@ -170,7 +170,7 @@ def returned_at_0100(bot_at: Callable[..., Bot], risk: str) -> Bot:
     """Returned 01:00 on 24/11 with quiet hours on: due-soon falls at 01:00 on 26/11."""
     bot = bot_at(datetime(2026, 11, 24, 1, 0, tzinfo=UTC), quiet_hours="22:00-07:00")
     bot.log_episode(risk_level=risk, last_seen_at=datetime(2026, 11, 23, 20, 0, tzinfo=UTC))
-    bot.slash("returned M-1")
+    bot.slash("returned M-1 now")
     return bot
 
 

@@ -30,7 +30,7 @@ def setup_two_episodes(bot: Bot) -> None:
     """M-1 still missing, M-2 returned with its RHI chased by the person who logged it."""
     bot.log_episode()
     bot.log_episode(child_name="Ann Other")
-    bot.slash("returned M-2")
+    bot.slash("returned M-2 now")
 
 
 def as_user(bot: Bot, text: str) -> str:
@@ -44,7 +44,7 @@ COMMANDS: list[tuple[str, Role | None]] = [
     ("show M-1", Role.CONTROL_ROOM),
     ("rhi", Role.CONTROL_ROOM),
     ("rhi M-2 offered", Role.SAFEGUARDING),  # not theirs: needs safeguarding
-    ("returned M-1", Role.CONTROL_ROOM),
+    ("returned M-1 now", Role.CONTROL_ROOM),
     ("reopen M-1 returned in error", Role.CONTROL_ROOM),
     ("admin roles", Role.ADMIN),
     ("audit M-1", Role.ADMIN),
@@ -121,7 +121,7 @@ def test_buttons_follow_the_same_rule(
 ) -> None:
     bot = sqlite_bot
     bot.log_episode()
-    bot.slash("returned M-1")
+    bot.slash("returned M-1 now")
     if who == "control room, chasing it":
         bot.grant(USER)
         bot.slash(f"rhi M-1 assign <@{USER}>")
@@ -174,7 +174,7 @@ def test_roles_follow_slack_user_groups(
         role_usergroups="control_room=S0CONTROL,safeguarding=S0MASH",
     )
     bot.log_episode()
-    bot.slash("returned M-1")
+    bot.slash("returned M-1 now")
     bot.fake.set_usergroup("S0CONTROL", [USER])
     bot.fake.set_usergroup("S0MASH", [])
     assert REFUSED.format("control room") in as_user(bot, "list")
@@ -222,7 +222,7 @@ def test_a_replayed_command_acts_once(sqlite_bot: Bot) -> None:
     fields = slash_command_fields(
         Actor("T0MISSING", LOGGER, "pc"),
         command="/missing",
-        text="returned M-1",
+        text="returned M-1 now",
         channel_id=CONTROL,
         response_url=bot.fake.new_response_url(),
         trigger_id="trig-captured-1",
@@ -261,7 +261,7 @@ def test_request_keys_are_forgotten_after_a_day(sqlite_bot: Bot) -> None:
 
 def test_an_admin_reads_an_episodes_audit_trail(sqlite_bot: Bot) -> None:
     sqlite_bot.log_episode()
-    sqlite_bot.slash("returned M-1")
+    sqlite_bot.slash("returned M-1 now")
     answer = sqlite_bot.slash("audit M-1")
     shown = json.dumps(answer.blocks)
     assert "Audit trail of M-1" in shown

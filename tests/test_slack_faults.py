@@ -42,7 +42,7 @@ def test_a_revoked_token_pauses_delivery_until_it_works_again(sqlite_bot: Bot) -
     assert statuses(bot) == Counter({"pending": 2})
     status, report = health(bot)
     assert status == 503 and "token_revoked" in report["slack"]
-    bot.slash("returned M-1")
+    bot.slash("returned M-1 now")
     for _ in range(3):
         bot.clock.advance(minutes=1)
         bot.sweep()

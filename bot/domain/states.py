@@ -30,6 +30,32 @@ class EpisodeStatus(StrEnum):
     RETURNED = "returned"
 
 
+class ReturnHow(StrEnum):
+    """How a child came back, as the control room records it."""
+
+    SELF_RETURNED = "self_returned"
+    FOUND_BY_POLICE = "found_by_police"
+    RETURNED_BY_CARER = "returned_by_carer"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            ReturnHow.SELF_RETURNED: "came back by themselves",
+            ReturnHow.FOUND_BY_POLICE: "found by police",
+            ReturnHow.RETURNED_BY_CARER: "brought back by a carer or family",
+            ReturnHow.OTHER: "other",
+        }[self]
+
+
+class SafeWellStatus(StrEnum):
+    """The police safe-and-well check (prevention interview) after a return: the police's own
+    duty, apart from the local authority's return home interview."""
+
+    DONE = "done"
+    TO_BE_DONE = "to_be_done"
+
+
 class RhiStatus(StrEnum):
     PENDING = "pending"
     OFFERED = "offered"
@@ -73,12 +99,17 @@ class MessageKind(StrEnum):
     RHI_ASSIGNED = "rhi_assigned"
     EPISODE_ASSIGNED = "episode_assigned"
     OVERDUE_LIST = "overdue_list"
+    SAFE_WELL_REMINDER = "safe_well_reminder"
+    SAFE_WELL_OVERDUE = "safe_well_overdue"
+    SAFE_WELL_DONE = "safe_well_done"
     DELIVERY_FAILED = "delivery_failed"
     DELIVERY_RESUMED = "delivery_resumed"
 
 
 # Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.
 REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
+# Messages that chase a safe-and-well check: dropped unsent once it is done.
+SAFE_WELL_KINDS = frozenset({MessageKind.SAFE_WELL_REMINDER, MessageKind.SAFE_WELL_OVERDUE})
 
 
 class FollowupKind(StrEnum):
@@ -121,6 +152,7 @@ class AuditAction(StrEnum):
     RHI_SNOOZED = "rhi.snoozed"
     RHI_LISTED = "rhi.listed"
     RHI_LAPSED = "rhi.lapsed"
+    SAFE_WELL_DONE = "safe_well.done"
     ACCESS_REFUSED = "access.refused"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"

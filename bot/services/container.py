@@ -11,6 +11,7 @@ from bot.services.audit_log import AuditLog
 from bot.services.episodes import EpisodeService
 from bot.services.outbox import Outbox
 from bot.services.rhi import RhiService
+from bot.services.safe_well import SafeWellService
 from bot.services.sweep import Sweeper
 from bot.settings import Settings
 from storage.db import Database
@@ -24,6 +25,7 @@ class Services:
     episodes: EpisodeService
     rhi: RhiService
     access: AccessService
+    safe_well: SafeWellService
     outbox: Outbox
     sweeper: Sweeper
     audit_log: AuditLog

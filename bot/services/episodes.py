@@ -3,7 +3,7 @@ for Slack is handed to the outbox after commit."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,8 @@ from bot.domain.access import Action, allows
 from bot.domain.errors import NotFound, UserError
 from bot.domain.people import name_key
 from bot.domain.refs import format_ref
-from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus, Risk
+from bot.domain.returns import ReturnDetails, safe_well_due
+from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus, Risk, SafeWellStatus
 from bot.services import audit
 from bot.services.access import AccessService, Caller, Replayed
 from bot.services.cards import episode_card, rhi_view
@@ -32,6 +33,7 @@ from bot.services.messages import (
 )
 from bot.services.outbox import Outbox, post_key
 from bot.services.results import (
+    EpisodeCard,
     EpisodeDetail,
     HistoryEntry,
     Logged,
@@ -40,6 +42,7 @@ from bot.services.results import (
     Returned,
 )
 from bot.services.rhi_followups import RhiFollowups
+from bot.services.safe_well import SafeWellFollowups
 from storage import queries
 from storage.db import Database
 from storage.models import Child, Episode, ReturnInterview
@@ -62,6 +65,7 @@ class EpisodeService:
         outbox: Outbox,
         access: AccessService,
         followups: RhiFollowups,
+        safe_well: SafeWellFollowups,
         config: EpisodeConfig,
     ) -> None:
         self.db = db
@@ -69,6 +73,7 @@ class EpisodeService:
         self.outbox = outbox
         self.access = access
         self.followups = followups
+        self.safe_well = safe_well
         self.config = config
 
     # -- log -----------------------------------------------------------------------------
@@ -207,11 +212,25 @@ class EpisodeService:
     # -- return --------------------------------------------------------------------------
 
     def record_return(
-        self, episode_id: int, caller: Caller, *, returned_at: datetime | None, note: str = ""
+        self,
+        episode_id: int,
+        caller: Caller,
+        *,
+        returned_at: datetime | None,
+        note: str = "",
+        details: ReturnDetails | None = None,
     ) -> Returned:
+        """The child is back: the return home interview starts (due 72 h on) and the police
+        safe-and-well check is chased until recorded (a quick return leaves it to the officer
+        in the case)."""
         now = self.clock.now()
         actor = caller.user_id
         when = returned_at or now
+        details = details or ReturnDetails()
+        problems = details.errors()
+        if problems:
+            field, text = next(iter(problems.items()))
+            raise UserError(text, field=field)
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.RETURN)
             episode = self._get(session, episode_id, for_update=True)
@@ -226,6 +245,8 @@ class EpisodeService:
             episode.returned_at = when
             episode.returned_by = actor
             episode.return_note = note.strip() or None
+            self._record_details(episode, details, when, caller)
+            self.safe_well.schedule(session, episode, now)
             due = rhi_rules.due_at(when, self.config.rhi_due_hours)
             rhi = ReturnInterview(
                 episode=episode,
@@ -250,13 +271,31 @@ class EpisodeService:
                 channel=caller.channel_id,
                 returned_at=when.isoformat(),
                 rhi_due_at=due.isoformat(),
+                how=details.how.value if details.how else None,
+                safe_well=details.safe_well.value,
+                referral=bool(details.disclosure.strip()),
             )
             card = episode_card(episode, episode.child, tz=self.config.tz)
+            message = EpisodeReturned(
+                card,
+                when,
+                due,
+                actor,
+                how=details.how,
+                safe_well=details.safe_well,
+                safe_well_by=episode.safe_well_by,
+                safe_well_due_at=(
+                    safe_well_due(when, self.safe_well.policy)
+                    if details.safe_well is SafeWellStatus.TO_BE_DONE
+                    else None
+                ),
+                referral=bool(details.disclosure.strip()),
+            )
             delivery = self._thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:returned:{rhi.id}",
-                message=EpisodeReturned(card, when, due, actor),
+                message=message,
                 now=now,
             )
             delivery += self.refresh_post(session, episode, now=now, why="returned")
@@ -282,6 +321,10 @@ class EpisodeService:
             if rhi is not None:
                 self.followups.schedule(session, rhi, now)
             episode.returned_at = episode.returned_by = episode.return_note = None
+            episode.found_place = episode.return_how = episode.disclosure = None
+            episode.safe_well_status = episode.safe_well_by = None
+            episode.safe_well_done_at = None
+            self.safe_well.schedule(session, episode, now)
             audit.record(
                 session,
                 at=now,
@@ -386,6 +429,34 @@ class EpisodeService:
             in_thread=True,
         )
         return [delivery] if delivery is not None else []
+
+    @staticmethod
+    def _record_details(
+        episode: Episode, details: ReturnDetails, when: datetime, caller: Caller
+    ) -> None:
+        episode.found_place = details.found_place.strip() or None
+        episode.return_how = details.how.value if details.how else None
+        episode.disclosure = details.disclosure.strip() or None
+        episode.safe_well_status = details.safe_well
+        if details.safe_well is SafeWellStatus.DONE:
+            episode.safe_well_by = details.safe_well_by or caller.user_id
+            episode.safe_well_done_at = when
+        else:
+            episode.safe_well_by = details.safe_well_by or episode.officer_id
+            episode.safe_well_done_at = None
+
+    def check_may_return(self, episode_id: int, caller: Caller) -> EpisodeCard | Returned:
+        """Before the return form opens: the episode's card if it is still open, else what
+        `/missing returned` would answer (already returned: nothing changes)."""
+        with self.access.refusals_audited(caller), self.db.read() as session:
+            self.access.require(session, replace(caller, request_key=None), Action.RETURN)
+            episode = self._get(session, episode_id)
+            if episode.status == EpisodeStatus.RETURNED:
+                assert episode.returned_at is not None
+                rhi = queries.latest_rhi(session, episode_id=episode.id)
+                ref = format_ref(episode.id)
+                return Returned(ref, episode.returned_at, rhi.due_at if rhi else None, True)
+            return episode_card(episode, episode.child, tz=self.config.tz)
 
     def refresh_post(
         self, session: Session, episode: Episode, *, now: datetime, why: str

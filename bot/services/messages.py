@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from bot.domain.states import MessageKind, RhiStatus
+from bot.domain.states import MessageKind, ReturnHow, RhiStatus, SafeWellStatus
 from bot.services.results import EpisodeCard, RhiView
 
 
@@ -43,6 +43,12 @@ class EpisodeReturned:
     returned_at: datetime
     rhi_due_at: datetime
     actor: str
+    how: ReturnHow | None = None
+    safe_well: SafeWellStatus = SafeWellStatus.TO_BE_DONE
+    safe_well_by: str | None = None
+    safe_well_due_at: datetime | None = None
+    # Only that something needing a referral was disclosed: what it was stays private.
+    referral: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,36 @@ class OverdueList:
 
 
 @dataclass(frozen=True)
+class SafeWellReminder:
+    """To the officer doing the safe-and-well check: due soon, or due now."""
+
+    kind: ClassVar[MessageKind] = MessageKind.SAFE_WELL_REMINDER
+    card: EpisodeCard
+    returned_at: datetime
+    due_at: datetime
+    returned_key: str  # ties the button to this return: a later return makes it stale
+
+
+@dataclass(frozen=True)
+class SafeWellOverdue:
+    """Said in the control room when a safe-and-well check is still not done."""
+
+    kind: ClassVar[MessageKind] = MessageKind.SAFE_WELL_OVERDUE
+    card: EpisodeCard
+    due_at: datetime
+    officer: str
+
+
+@dataclass(frozen=True)
+class SafeWellDone:
+    kind: ClassVar[MessageKind] = MessageKind.SAFE_WELL_DONE
+    ref: str
+    by: str
+    at: datetime
+    actor: str
+
+
+@dataclass(frozen=True)
 class DeliveryFailed:
     kind: ClassVar[MessageKind] = MessageKind.DELIVERY_FAILED
     what: str
@@ -171,6 +207,9 @@ Outbound = (
     | RhiAssigned
     | EpisodeAssigned
     | OverdueList
+    | SafeWellReminder
+    | SafeWellOverdue
+    | SafeWellDone
     | DeliveryFailed
     | DeliveryResumed
 )

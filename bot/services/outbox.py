@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.refs import format_ref
-from bot.domain.states import REMINDER_KINDS, DeliveryStatus, MessageKind
+from bot.domain.states import REMINDER_KINDS, SAFE_WELL_KINDS, DeliveryStatus, MessageKind
 from bot.domain.timetext import fmt_local
 from bot.services.messages import (
     DeliveryFailed,
@@ -515,6 +515,9 @@ class Outbox:
 
     def _still_wanted(self, delivery: Claimed, now: datetime) -> bool:
         """An outcome or a snooze recorded after a reminder was queued stops it."""
+        if delivery.kind in SAFE_WELL_KINDS and delivery.episode_id is not None:
+            with self.db.read() as session:
+                return queries.safe_well_pending(session, delivery.episode_id)
         if delivery.rhi_id is None or delivery.kind not in REMINDER_KINDS:
             return True
         with self.db.read() as session:

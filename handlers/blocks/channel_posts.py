@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.domain.states import EpisodeStatus, RhiStatus
+from bot.domain.states import EpisodeStatus, RhiStatus, SafeWellStatus
 from bot.domain.timetext import fmt_duration, fmt_local
 from bot.services.messages import (
     EpisodeAssigned,
@@ -18,6 +18,9 @@ from bot.services.messages import (
     EpisodeReopened,
     EpisodeReturned,
     RhiStatusChanged,
+    SafeWellDone,
+    SafeWellOverdue,
+    SafeWellReminder,
 )
 from handlers.blocks.common import care_text, context, message, risk_badge, section, who
 from handlers.escape import esc
@@ -84,14 +87,85 @@ def episode_confirmed(msg: EpisodeConfirmed, *, now: datetime, tz: ZoneInfo) -> 
 
 
 def episode_returned(msg: EpisodeReturned, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """In the episode's thread: the return, and who does what next. Where the child was found
+    and what they disclosed stay private (`/missing show`)."""
     card = msg.card
     missing_for = fmt_duration(msg.returned_at - card.last_seen_at)
-    text = (
+    lines = [
         f":white_check_mark: *{card.ref}* returned {fmt_local(msg.returned_at, tz)} "
-        f"(missing {missing_for}), recorded by {who(msg.actor)}.\n"
-        f"Return home interview due by *{fmt_local(msg.rhi_due_at, tz)}*."
+        f"(missing {missing_for}), recorded by {who(msg.actor)}"
+        + (f": {msg.how.label}." if msg.how else "."),
+        f"Return home interview (local authority) due by *{fmt_local(msg.rhi_due_at, tz)}*.",
+    ]
+    if msg.safe_well is SafeWellStatus.DONE:
+        lines.append(f"Police safe-and-well check: done, by {who(msg.safe_well_by)}.")
+    elif msg.safe_well_due_at is not None:
+        lines.append(
+            f"Police safe-and-well check: to be done by {who(msg.safe_well_by)}, due by "
+            f"*{fmt_local(msg.safe_well_due_at, tz)}*."
+        )
+    if msg.referral:
+        lines.append(
+            ":triangular_flag_on_post: Something the child disclosed needs a referral "
+            f"(details, privately: `/missing show {card.ref}`)."
+        )
+    return message(
+        f"{card.ref} returned {fmt_local(msg.returned_at, tz)}", [section("\n".join(lines))]
     )
-    return message(f"{card.ref} returned {fmt_local(msg.returned_at, tz)}", [section(text)])
+
+
+def safe_well_done(msg: SafeWellDone, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    text = (
+        f":white_check_mark: Police safe-and-well check for *{msg.ref}* done "
+        f"{fmt_local(msg.at, tz)}, by {who(msg.by)} (recorded by {who(msg.actor)})."
+    )
+    return message(f"{msg.ref}: safe-and-well check done", [section(text)])
+
+
+def safe_well_overdue(msg: SafeWellOverdue, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    card = msg.card
+    text = (
+        f":warning: The police safe-and-well check for *{card.ref}* ({card.initials}, "
+        f"{risk_badge(card.risk)}) is overdue by *{fmt_duration(now - msg.due_at)}* (due "
+        f"{fmt_local(msg.due_at, tz)}), with {who(msg.officer)}. When it is done: "
+        f"`/missing safewell {card.ref} done [at <when>] [by @someone]`."
+    )
+    return message(f"{card.ref}: safe-and-well check overdue", [section(text)])
+
+
+SAFE_WELL_DONE_BUTTON = "safe_well_done"
+
+
+def safe_well_reminder(msg: SafeWellReminder, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    card = msg.card
+    state = (
+        f"due {fmt_local(msg.due_at, tz)}"
+        if now < msg.due_at
+        else f"overdue now (was due {fmt_local(msg.due_at, tz)})"
+    )
+    blocks: list[Block] = [
+        section(
+            f":police_car: The police safe-and-well check for *{card.ref}* is {state}: "
+            f"{card.initials}, age {card.age}, {risk_badge(card.risk)}, returned "
+            f"{fmt_local(msg.returned_at, tz)}."
+        ),
+        ActionsBlock(
+            block_id=f"safe_well:{msg.returned_key}",
+            elements=[
+                ButtonElement(
+                    text="Done",
+                    action_id=SAFE_WELL_DONE_BUTTON,
+                    value=msg.returned_key,
+                    style="primary",
+                )
+            ],
+        ),
+        context(
+            f"Or `/missing safewell {card.ref} done [at <when>] [by @someone]`. Details: "
+            f"`/missing show {card.ref}`."
+        ),
+    ]
+    return message(f"Safe-and-well check for {card.ref} {state}", blocks)
 
 
 def episode_reopened(msg: EpisodeReopened, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:

@@ -21,7 +21,9 @@ from handlers.escape import clip, esc
 
 USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing new [name]` — log an episode (opens a form)
-• `/missing returned <ref> [at <when>] [<note>]` — record the return; starts the 72-hour RHI clock
+• `/missing returned <ref>` — the return form (when, where found, how, safe-and-well check)
+• `/missing returned <ref> <when> [<note>]` — record the return at once; starts the RHI clock
+• `/missing safewell <ref> done [at <when>] [by @someone]` — the police safe-and-well check
 • `/missing reopen <ref> <reason>` — undo a return recorded in error
 • `/missing show <ref>` — full details and history (private, audited)
 • `/missing list` — episodes still open, longest missing first

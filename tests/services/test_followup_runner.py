@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.domain.states import FollowupKind, RhiStatus
+from bot.domain.returns import ReturnDetails
+from bot.domain.states import FollowupKind, RhiStatus, SafeWellStatus
 from storage.models import Followup, ReturnInterview
 from tests.services.conftest import LOGGER, OFFICER, START, World, as_, make_world
 
@@ -17,8 +18,10 @@ def followup(world: World, kind: FollowupKind = FollowupKind.RHI) -> Followup:
 
 
 def returned(world: World) -> None:
+    """Returned with the safe-and-well check done: only the RHI's follow-up is left."""
     world.log()
-    world.services.episodes.record_return(1, as_(LOGGER), returned_at=None)
+    done = ReturnDetails(safe_well=SafeWellStatus.DONE)
+    world.services.episodes.record_return(1, as_(LOGGER), returned_at=None, details=done)
     world.settle()
 
 

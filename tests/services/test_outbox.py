@@ -75,7 +75,7 @@ def test_a_reminder_for_a_closed_interview_is_cancelled_unsent(world: World) -> 
     world.log()
     world.services.episodes.record_return(1, caller=as_(LOGGER), returned_at=None)
     world.settle()
-    world.notifier.fail_next(DeliveryError("http 500", permanent=False))
+    world.notifier.fail_next(DeliveryError("http 500", permanent=False), target=OFFICER)
     world.clock.advance(hours=48)
     world.services.sweeper.run_once()
     assert rows(world)["rhi:1:due_soon"].status == DeliveryStatus.PENDING

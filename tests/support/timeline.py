@@ -29,7 +29,7 @@ def escalations(bot: Bot) -> list[Posted]:
 
 def log_and_return(bot: Bot, **answers: object) -> Posted:
     post = bot.log_episode(**answers)
-    bot.slash("returned M-1")
+    bot.slash("returned M-1 now")
     return post
 
 
