@@ -24,7 +24,13 @@ from bot.services.container import Services
 from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
 from handlers.callers import command_caller
-from handlers.command_text import parse_admin, parse_returned, parse_rhi, split_command
+from handlers.command_text import (
+    parse_admin,
+    parse_returned,
+    parse_rhi,
+    parse_void,
+    split_command,
+)
 from handlers.errors import answer_for, log_error, report
 from handlers.escape import esc
 
@@ -103,6 +109,22 @@ def _reopen(args: list[str], caller: Caller, services: Services) -> Answer:
         raise UserError("Which episode? `/missing reopen M-42 <reason>`.")
     result = services.episodes.reopen(parse_ref(args[0]), caller, reason=" ".join(args[1:]))
     return private.text_message(f"{result.ref} is open again: the child is recorded as missing.")
+
+
+def _void(args: list[str], caller: Caller, services: Services) -> Answer:
+    request = parse_void(args)
+    result = services.episodes.void(
+        request.episode_id, caller, reason=request.reason, duplicate_of=request.duplicate_of
+    )
+    if result.already:
+        return private.text_message(f"{result.ref} was already voided; nothing was changed.")
+    what = f"a duplicate of {result.duplicate_of}" if result.duplicate_of else "logged in error"
+    stopped = " Its return home interview is cancelled." if result.rhi_cancelled else ""
+    return private.text_message(
+        f":no_entry_sign: {result.ref} is voided ({what}): it is out of open lists and "
+        f"figures, and nothing more follows it.{stopped} Your reason is kept with the record "
+        f'(`/missing show {result.ref}`); the channel is told only "{what}".'
+    )
 
 
 def _show(args: list[str], caller: Caller, services: Services) -> Answer:
@@ -189,6 +211,7 @@ SUBCOMMANDS: dict[str, Callable[[list[str], Caller, Services], Answer]] = {
     "returned": _returned,
     "return": _returned,
     "reopen": _reopen,
+    "void": _void,
     "show": _show,
     "list": _list,
     "rhi": _rhi,

@@ -28,6 +28,8 @@ class Risk(StrEnum):
 class EpisodeStatus(StrEnum):
     MISSING = "missing"
     RETURNED = "returned"
+    # Logged in error or a duplicate: out of every open list and figure, closed for good.
+    VOID = "void"
 
 
 class RhiStatus(StrEnum):
@@ -36,7 +38,8 @@ class RhiStatus(StrEnum):
     DECLINED = "declined"
     COMPLETED = "completed"
     NOT_DONE = "not_done"
-    CANCELLED = "cancelled"  # the episode was reopened: the return was recorded in error
+    # The return was recorded in error (the episode reopened), or the episode was voided.
+    CANCELLED = "cancelled"
 
     @property
     def label(self) -> str:
@@ -66,6 +69,7 @@ class MessageKind(StrEnum):
     EPISODE_CONFIRMED = "episode_confirmed"
     EPISODE_RETURNED = "episode_returned"
     EPISODE_REOPENED = "episode_reopened"
+    EPISODE_VOIDED = "episode_voided"
     RHI_STATUS_CHANGED = "rhi_status_changed"
     RHI_REMINDER = "rhi_reminder"
     RHI_ESCALATION = "rhi_escalation"
@@ -79,6 +83,9 @@ class MessageKind(StrEnum):
 
 # Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.
 REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
+# Messages that chase an episode or its interview (a reminder, "it is yours now", possibly held
+# for quiet hours): a void drops the ones still queued for it.
+CHASING_KINDS = REMINDER_KINDS | {MessageKind.RHI_ASSIGNED, MessageKind.EPISODE_ASSIGNED}
 
 
 class FollowupKind(StrEnum):
@@ -111,6 +118,7 @@ class AuditAction(StrEnum):
     EPISODE_LOGGED = "episode.logged"
     EPISODE_RETURNED = "episode.returned"
     EPISODE_REOPENED = "episode.reopened"
+    EPISODE_VOIDED = "episode.voided"
     EPISODE_VIEWED = "episode.viewed"
     EPISODES_LISTED = "episodes.listed"
     RHI_OFFERED = "rhi.offered"
