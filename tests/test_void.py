@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.domain.access import Role
 from bot.domain.states import RhiStatus
+from bot.services.retention import RetentionService
 from fakeslack import Posted
 from storage import queries
 from storage.models import Episode, Followup, OutboxMessage, ReturnInterview
@@ -270,3 +271,21 @@ def test_who_may_void(bot: Bot) -> None:
         "void",
     ]
 
+
+def test_a_void_episode_is_purged_no_later_than_a_closed_one(bot: Bot) -> None:
+    bot.log_episode()
+    bot.slash("void M-1 logged in error")
+    bot.log_episode(child_name="Ann Other")
+    bot.slash("returned M-2")
+    bot.slash("void M-2 logged in error")  # its interview cancelled
+    bot.log_episode(child_name="Bob Third")
+    bot.clock.advance(days=365 * 6 + 180)
+    bot.slash("void M-3 logged in error")  # voided six and a half years on: kept
+    bot.clock.advance(days=180)
+    service = RetentionService(db=bot.services.db, clock=bot.clock)
+    report = service.purge(older_than_years=6, actor="cli")
+    assert list(report.refs) == ["M-1", "M-2"]
+    with bot.services.db.read() as session:
+        assert session.scalars(select(Episode.id)).all() == [3]
+    # The trail keeps the voids of what is gone.
+    assert [a.episode_id for a in bot.audit("episode.voided")] == [1, 2, 3]
