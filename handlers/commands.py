@@ -121,7 +121,7 @@ def _void(args: list[str], caller: Caller, services: Services) -> Answer:
     what = f"a duplicate of {result.duplicate_of}" if result.duplicate_of else "logged in error"
     stopped = " Its return home interview is cancelled." if result.rhi_cancelled else ""
     return private.text_message(
-        f":no_entry_sign: {result.ref} is voided ({what}): it is out of open lists and "
+        f":no_entry: {result.ref} is voided ({what}): it is out of open lists and "
         f"figures, and nothing more follows it.{stopped} Your reason is kept with the record "
         f'(`/missing show {result.ref}`); the channel is told only "{what}".'
     )

@@ -82,9 +82,7 @@ def _voided_post(card: EpisodeCard, *, tz: ZoneInfo) -> dict[str, Any]:
     when = f" {fmt_local(card.voided_at, tz)}" if card.voided_at else ""
     instead = f" Follow *{card.duplicate_of}* instead." if card.duplicate_of else ""
     blocks: list[Block] = [
-        section(
-            f":no_entry_sign: ~{card.ref} · {card.initials} · age {card.age}~ · *VOIDED: {label}*"
-        ),
+        section(f":no_entry: ~{card.ref} · {card.initials} · age {card.age}~ · *VOIDED: {label}*"),
         section(f"Voided{when}: not counted, and nothing follows it.{instead}"),
         context(f"Why, privately: `/missing show {card.ref}`."),
     ]
@@ -137,7 +135,7 @@ def episode_voided(msg: EpisodeVoided, *, now: datetime, tz: ZoneInfo) -> dict[s
     )
     instead = f" Follow *{card.duplicate_of}* instead." if card.duplicate_of else ""
     text = (
-        f":no_entry_sign: *{card.ref}* voided by {who(msg.actor)}: {label}. It is left out of "
+        f":no_entry: *{card.ref}* voided by {who(msg.actor)}: {label}. It is left out of "
         f"open lists and figures.{stopped}{instead}"
     )
     return message(f"{card.ref} voided: {label}", [section(text)])

@@ -104,7 +104,7 @@ def void_lines(detail: EpisodeDetail, *, tz: ZoneInfo) -> str:
     when = fmt_local(card.voided_at, tz) if card.voided_at else "—"
     what = f"a duplicate of *{card.duplicate_of}*" if card.duplicate_of else "logged in error"
     return (
-        f":no_entry_sign: *VOIDED* ({what}) {when} by {who(detail.voided_by)}: not counted, "
+        f":no_entry: *VOIDED* ({what}) {when} by {who(detail.voided_by)}: not counted, "
         "nothing follows it.\n"
         f"*Reason:* {esc(detail.void_reason or '—')}"
     )
