@@ -81,7 +81,8 @@ class MessageKind(StrEnum):
     DELIVERY_RESUMED = "delivery_resumed"
 
 
-# Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.
+# Messages that chase an open interview: dropped unsent once it is closed, or its episode is
+# reopened or voided.
 REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
 # Messages that chase an episode or its interview (a reminder, "it is yours now", possibly held
 # for quiet hours): a void drops the ones still queued for it.

@@ -23,9 +23,8 @@ USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing new [name]` — log an episode (opens a form)
 • `/missing returned <ref> [at <when>] [<note>]` — record the return; starts the 72-hour RHI clock
 • `/missing reopen <ref> <reason>` — undo a return recorded in error
-• `/missing void <ref> <reason>` — an episode logged in error (`duplicate of <ref>` names
-  the other): out of lists and figures, its reminders stopped; safeguarding, or whoever
-  logged it within the hour
+• `/missing void <ref> <reason>` — logged in error, or `duplicate of <ref>`: out of lists and
+  figures, reminders stopped (safeguarding, or whoever logged it within the hour)
 • `/missing show <ref>` — full details and history (private, audited)
 • `/missing list` — episodes still open, longest missing first
 • `/missing rhi` — your open return home interviews, soonest due first
