@@ -43,8 +43,8 @@ class FakeClock:
 class OffsetClock:
     """Real time shifted by an offset: the demo uses it to jump ahead and show reminders."""
 
-    def __init__(self) -> None:
-        self.offset = timedelta()
+    def __init__(self, offset: timedelta | None = None) -> None:
+        self.offset = offset or timedelta()
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from sqlalchemy.engine import make_url
 
-from bot.domain.timetext import fmt_duration, fmt_local
+from bot.domain.timetext import fmt_local
 from bot.settings import Settings
 from demo import banner
 from demo.feed import Feed
@@ -130,6 +130,8 @@ class Console:
         self.stack.start_scheduler()
         self.fake.on_post = self._on_post
         say(banner.seed_summary(result, caught_up))
+        if self.stack.clock.offset:
+            say(banner.clock_line(self.stack.clock.offset, self._clock_file()))
         say(
             banner.examples(self.services, style=self.style, tz=self.tz, now=self.stack.clock.now())
         )
@@ -300,7 +302,7 @@ class Console:
         if not 0 < hours <= 24 * 60:
             self.term.say("Usage: :advance <hours>, e.g. :advance 49 (at most 1440).")
             return
-        now = self.stack.clock.advance(hours=hours)
+        now = self.stack.advance_clock(hours)
         self.term.say(
             f"Demo clock moved forward {hours:g} h: it is now {fmt_local(now, self.tz)}. "
             "Running a scheduler pass..."
@@ -322,9 +324,12 @@ class Console:
 
     def show_time(self) -> None:
         now = self.stack.clock.now()
-        offset = self.stack.clock.offset
-        ahead = f", {fmt_duration(offset)} ahead of real time" if offset else " (real time)"
-        self.term.say(f"Demo time: {fmt_local(now, self.tz)} {self.tz.key}{ahead}")
+        self.term.say(f"Demo time: {fmt_local(now, self.tz)} {self.tz.key}")
+        self.term.say(banner.clock_line(self.stack.clock.offset, self._clock_file()))
+
+    def _clock_file(self) -> Path | None:
+        store = self.stack.clock_store
+        return store.path if store is not None else None
 
     def channel(self, arg: str) -> None:
         settings = self.stack.settings

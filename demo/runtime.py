@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,6 +23,7 @@ from bot.scheduler import start_scheduler
 from bot.services.container import Services
 from bot.settings import Settings
 from bot.web import WebApp, make_server
+from demo.clock_store import ClockStore
 from fakeslack import FakeSlack, SlackSender
 
 CONTROL_ROOM = "C-CONTROL-ROOM"
@@ -70,7 +72,17 @@ class DemoStack:
     sender: SlackSender
     server: Any
     server_thread: threading.Thread
+    # Where the moved clock is kept (None: a database other than a SQLite file, not kept).
+    clock_store: ClockStore | None = None
     scheduler: BackgroundScheduler | None = None
+
+    def advance_clock(self, hours: float) -> datetime:
+        """Move the demo clock on and keep the new offset with the data at once: what is done
+        at the moved time must still make sense after a restart (or a crash)."""
+        now = self.clock.advance(hours=hours)
+        if self.clock_store is not None:
+            self.clock_store.save(self.clock.offset)
+        return now
 
     def start_scheduler(self) -> None:
         self.scheduler = start_scheduler(self.services.sweeper, tick_seconds=TICK_SECONDS)
@@ -99,7 +111,10 @@ def start_stack(settings: Settings) -> DemoStack:
         for user_id, name in OFFICERS.items():
             fake.add_user(user_id, name)
         demo = demo_settings(settings, fake.api_url)
-        clock = OffsetClock()
+        # Before the services start: everything they plan (the daily list time) is then in
+        # the demo's time, as it was when the demo last ran.
+        store = ClockStore.beside(demo.database_url)
+        clock = OffsetClock(store.load() if store is not None else None)
         client = build_client(demo)
         services = build_services(demo, client=client, clock=clock)
         app = build_app(demo, services, client=client)
@@ -118,7 +133,7 @@ def start_stack(settings: Settings) -> DemoStack:
         user_id=DEMO_USER,
         channel_id=demo.control_room_channel,
     )
-    return DemoStack(fake, demo, clock, client, services, sender, server, thread)
+    return DemoStack(fake, demo, clock, client, services, sender, server, thread, store)
 
 
 def _serve(server: Any) -> None:

@@ -177,6 +177,39 @@ def _hours(rest: list[str]) -> float:
 
 
 @dataclass(frozen=True)
+class VoidRequest:
+    episode_id: int
+    reason: str
+    duplicate_of: int | None
+
+
+VOID_USAGE = "`/missing void M-42 logged in error` or `/missing void M-42 duplicate of M-41`"
+_DUPLICATE = re.compile(r"^duplicate\s+of\b\s*(\S*)", re.IGNORECASE)
+
+
+def parse_void(args: list[str]) -> VoidRequest:
+    """`<ref> <reason>`; a reason starting `duplicate of <ref>` also names the other episode."""
+    if not args:
+        raise UserError(f"Which episode? {VOID_USAGE}.")
+    episode_id = parse_ref(args[0])
+    reason = " ".join(args[1:])
+    if not reason:
+        raise UserError(f"Say why {args[0][:20]} is void: {VOID_USAGE}.")
+    if len(reason) > MAX_NOTE:
+        raise UserError(f"Keep the reason under {MAX_NOTE} characters.")
+    duplicate_of = None
+    match = _DUPLICATE.match(reason)
+    if match:
+        try:
+            duplicate_of = parse_ref(match[1].rstrip(".,;:"))
+        except UserError:
+            raise UserError(
+                f"Duplicate of which episode? Give its reference: {VOID_USAGE}."
+            ) from None
+    return VoidRequest(episode_id, reason, duplicate_of)
+
+
+@dataclass(frozen=True)
 class AdminRequest:
     action: str  # grant, revoke, roles
     user_id: str = ""

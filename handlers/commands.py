@@ -31,6 +31,7 @@ from handlers.command_text import (
     parse_returned,
     parse_rhi,
     parse_safewell,
+    parse_void,
     split_command,
 )
 from handlers.errors import answer_for, log_error, report
@@ -154,6 +155,22 @@ def _reopen(args: list[str], caller: Caller, services: Services) -> Answer:
     return private.text_message(f"{result.ref} is open again: the child is recorded as missing.")
 
 
+def _void(args: list[str], caller: Caller, services: Services) -> Answer:
+    request = parse_void(args)
+    result = services.episodes.void(
+        request.episode_id, caller, reason=request.reason, duplicate_of=request.duplicate_of
+    )
+    if result.already:
+        return private.text_message(f"{result.ref} was already voided; nothing was changed.")
+    what = f"a duplicate of {result.duplicate_of}" if result.duplicate_of else "logged in error"
+    stopped = " Its return home interview is cancelled." if result.rhi_cancelled else ""
+    return private.text_message(
+        f":no_entry: {result.ref} is voided ({what}): it is out of open lists and "
+        f"figures, and nothing more follows it.{stopped} Your reason is kept with the record "
+        f'(`/missing show {result.ref}`); the channel is told only "{what}".'
+    )
+
+
 def _show(args: list[str], caller: Caller, services: Services) -> Answer:
     if len(args) != 1:
         raise UserError("Which episode? `/missing show M-42`.")
@@ -239,6 +256,7 @@ SUBCOMMANDS: dict[str, Callable[[list[str], Caller, Services], Answer]] = {
     "safewell": _safewell,
     "return": _returned,
     "reopen": _reopen,
+    "void": _void,
     "show": _show,
     "list": _list,
     "rhi": _rhi,

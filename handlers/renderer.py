@@ -20,6 +20,7 @@ BUILDERS: dict[type, Builder] = {
     m.EpisodeConfirmed: channel_posts.episode_confirmed,
     m.EpisodeReturned: channel_posts.episode_returned,
     m.EpisodeReopened: channel_posts.episode_reopened,
+    m.EpisodeVoided: channel_posts.episode_voided,
     m.RhiStatusChanged: channel_posts.rhi_status_changed,
     m.RhiReminder: rhi_messages.rhi_reminder,
     m.RhiEscalation: rhi_messages.rhi_escalation,

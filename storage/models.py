@@ -86,6 +86,14 @@ class Episode(Base):
     safe_well_by: Mapped[str | None] = mapped_column(String(32))
     safe_well_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disclosure: Mapped[str | None] = mapped_column(Text)
+    # A void (logged in error, a duplicate): when, by whom, and why as typed. The reason is
+    # free text that may name people: it is shown only privately, never posted or audited.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by: Mapped[str | None] = mapped_column(String(32))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    # The episode this one duplicates: a plain number, not a foreign key, so that a retention
+    # purge of either one never has to wait for the other.
+    duplicate_of: Mapped[int | None] = mapped_column(BigId)
     # Where the control-room post went: later updates go in its thread.
     channel_id: Mapped[str | None] = mapped_column(String(32))
     channel_ts: Mapped[str | None] = mapped_column(String(32))

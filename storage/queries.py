@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from bot.domain.episode import COUNTED_STATUSES
 from bot.domain.states import (
+    CHASING_KINDS,
     OPEN_RHI_STATUSES,
     AuditAction,
     DeliveryStatus,
@@ -37,13 +39,23 @@ def child_by_identity(session: Session, *, name_key: str, date_of_birth: object)
     )
 
 
+def counts() -> ColumnElement[bool]:
+    """An episode that counts in figures: never a void one (see bot.domain.episode)."""
+    return Episode.status.in_(COUNTED_STATUSES)
+
+
+def counted_episodes() -> Select[Episode]:
+    """The episodes every figure starts from (statistics, digests, repeat counts): add filters
+    to this rather than selecting from Episode, and a void episode is never counted."""
+    return select(Episode).where(counts())
+
+
 def child_episode_counts(session: Session, *, child_id: int, since: datetime) -> tuple[int, int]:
-    """(all episodes of the child, episodes last seen since `since`)."""
-    total = session.scalar(select(func.count()).where(Episode.child_id == child_id)) or 0
+    """(the child's episodes, those last seen since `since`), void ones left out."""
+    mine = counted_episodes().where(Episode.child_id == child_id).subquery()
+    total = session.scalar(select(func.count()).select_from(mine)) or 0
     recent = (
-        session.scalar(
-            select(func.count()).where(Episode.child_id == child_id, Episode.last_seen_at >= since)
-        )
+        session.scalar(select(func.count()).select_from(mine).where(mine.c.last_seen_at >= since))
         or 0
     )
     return total, recent
@@ -223,6 +235,22 @@ def overdue_for(
             .options(selectinload(ReturnInterview.episode).selectinload(Episode.child))
         )
     )
+
+
+def cancel_chasing_messages(session: Session, *, episode_id: int) -> int:
+    """Drop the queued, unsent messages that chase this episode or its interview (reminders,
+    "it is yours now"); how many. One already claimed is being sent and goes."""
+    dropped = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.episode_id == episode_id,
+            OutboxMessage.status == DeliveryStatus.PENDING,
+            OutboxMessage.kind.in_(CHASING_KINDS),
+        )
+        .values(status=DeliveryStatus.CANCELLED, error="episode voided")
+        .returning(OutboxMessage.id)
+    )
+    return len(dropped.all())
 
 
 def pending_outbox_count(session: Session) -> int:

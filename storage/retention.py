@@ -30,8 +30,9 @@ class Removed:
 
 
 def closed_before(cutoff: datetime) -> ColumnElement[bool]:
-    """An episode closed before the cut-off: returned before it, and every interview closed
-    (none pending or offered) and last changed before it."""
+    """An episode closed before the cut-off: returned (or voided) before it, and every
+    interview closed (none pending or offered) and last changed before it. A void episode is
+    kept no longer than a real one: what was typed into it is about a child all the same."""
     recent_or_open_rhi = exists().where(
         ReturnInterview.episode_id == Episode.id,
         or_(
@@ -39,12 +40,17 @@ def closed_before(cutoff: datetime) -> ColumnElement[bool]:
             ReturnInterview.updated_at >= cutoff,
         ),
     )
-    return and_(
+    returned = and_(
         Episode.status == EpisodeStatus.RETURNED,
         Episode.returned_at.is_not(None),
         Episode.returned_at < cutoff,
-        ~recent_or_open_rhi,
     )
+    voided = and_(
+        Episode.status == EpisodeStatus.VOID,
+        Episode.voided_at.is_not(None),
+        Episode.voided_at < cutoff,
+    )
+    return and_(or_(returned, voided), ~recent_or_open_rhi)
 
 
 def purgeable_batch(

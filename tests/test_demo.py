@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -15,7 +16,7 @@ from bot.settings import Settings
 from demo.console import run_demo
 from demo.render import mrkdwn
 from demo.terminal import Style
-from storage.models import Episode
+from storage.models import Episode, ReturnInterview
 
 LONDON = ZoneInfo("Europe/London")
 Line = str | Callable[[str], str]
@@ -165,3 +166,67 @@ def test_mrkdwn_reads_as_plain_text() -> None:
     text = "*M-3* by <@U1> in <#C9|control> &lt;!channel&gt; :warning: `<ref>` <https://x.org|docs>"
     shown = mrkdwn(text, user_name=lambda u: names(u) or u, style=Style(False))
     assert shown == "M-3 by @pc.ashby in #control <!channel> ⚠ `<ref>` docs (https://x.org)"
+
+
+def suggested(transcript: str) -> tuple[int, int]:
+    """The references the banner suggests: (an episode to return, an interview to record)."""
+    returned = re.search(r"^  /missing returned M-(\d+)", transcript, re.MULTILINE)
+    rhi = re.search(r"^  /missing rhi M-(\d+) done$", transcript, re.MULTILINE)
+    assert returned is not None and rhi is not None, transcript
+    return int(returned[1]), int(rhi[1])
+
+
+def test_the_moved_clock_is_kept_with_the_data(tmp_path: Path) -> None:
+    database = tmp_path / "demo.sqlite3"
+    engine = create_engine(f"sqlite:///{database}")
+    returned: list[int] = []
+
+    def return_the_suggested(out: str) -> str:
+        returned.append(suggested(out)[0])
+        return f"/missing returned M-{returned[0]} now"
+
+    code, first = demo(tmp_path, [":advance 49", return_the_suggested, ":quit"])
+    assert code == 0 and f"M-{returned[0]} returned at" in first
+    kept = tmp_path / "demo.clock.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert json.loads(kept.read_text())["offset_seconds"] == 49 * 3600
+
+    checked: dict[str, object] = {}
+
+    def check_the_banner(out: str) -> str:
+        # Read while the demo runs: what the banner suggests exists, and fits.
+        to_return, to_record = suggested(out)
+        with engine.connect() as conn:
+            checked["missing"] = conn.scalar(select(Episode.status).where(Episode.id == to_return))
+            checked["open rhi"] = conn.scalar(
+                select(func.count())
+                .select_from(ReturnInterview)
+                .join(Episode, Episode.id == ReturnInterview.episode_id)
+                .where(
+                    ReturnInterview.episode_id == to_record,
+                    ReturnInterview.status.in_(("pending", "offered")),
+                    Episode.status == "returned",
+                )
+            )
+        return ":time"
+
+    # The interview of the episode returned 49 h ahead: recorded "now", which is after the
+    # return only if the clock is still 49 h ahead.
+    code, second = demo(tmp_path, [check_the_banner, f"/missing rhi M-{returned[0]} done", ":quit"])
+    engine.dispose()
+    assert code == 0
+    assert "Demo clock: 49 h ahead of real time (2 d 1 h)" in second
+    assert f"kept in {kept}" in second
+    time_shown = second[second.index("Demo time:") :]
+    assert "49 h ahead of real time" in time_shown
+    assert f"Return home interview for M-{returned[0]}: completed. Recorded." in second
+    assert checked == {"missing": "missing", "open rhi": 1}
+    assert "M-3 at 14:30" not in second  # no fixed reference any more
+
+
+def test_a_fresh_database_starts_at_real_time(tmp_path: Path) -> None:
+    # A clock kept for a database since deleted does not move the new one.
+    (tmp_path / "demo.clock.json").write_text('{"offset_seconds": 176400}')
+    code, out = demo(tmp_path, [":time", ":quit"])
+    assert code == 0 and "Demo clock: real time" in out
+    assert not (tmp_path / "demo.clock.json").exists()

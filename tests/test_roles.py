@@ -49,6 +49,8 @@ COMMANDS: list[tuple[str, Role | None]] = [
     ("admin roles", Role.ADMIN),
     ("audit M-1", Role.ADMIN),
     ("admin grant <@U0OTHER> control_room", Role.ADMIN),
+    # Last: it closes M-1 for good. Not theirs (LOGGER logged it): needs safeguarding.
+    ("void M-1 logged in error", Role.SAFEGUARDING),
 ]
 
 

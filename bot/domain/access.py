@@ -7,6 +7,7 @@ roles (grants, Slack user groups, ADMIN_USER_IDS) and asks here.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -28,6 +29,7 @@ class Action(StrEnum):
     LOG = "log an episode"
     RETURN = "record a return"
     REOPEN = "reopen an episode"
+    VOID = "void an episode"
     UPDATE = "update an episode"
     SHOW = "see an episode's details"
     LIST = "list episodes"
@@ -50,6 +52,9 @@ NEEDS: dict[Action, Role] = {
     Action.LIST: Role.CONTROL_ROOM,
     Action.OWN_RHIS: Role.CONTROL_ROOM,
     Action.HISTORY: Role.SAFEGUARDING,
+    # Voiding takes an episode out of every figure and stops what follows it: beyond a fresh
+    # slip by whoever logged it (see may_void), that is for the people who own those figures.
+    Action.VOID: Role.SAFEGUARDING,
     Action.RHI_UPDATE: Role.SAFEGUARDING,
     Action.DIGEST: Role.SAFEGUARDING,
     Action.STATISTICS: Role.SAFEGUARDING,
@@ -74,6 +79,27 @@ def may_update_rhi(roles: frozenset[Role], *, user: str, assignee_id: str, offic
     if allows(roles, Action.RHI_UPDATE):
         return True
     return bool(roles) and user in (assignee_id, officer_id)
+
+
+# Whoever logged an episode may void it themselves for this long (a duplicate or a slip noticed
+# at once); after that it may have been acted on, and safeguarding decides.
+OWN_VOID_WINDOW = timedelta(hours=1)
+
+
+def may_void(
+    roles: frozenset[Role],
+    *,
+    user: str,
+    logged_by: str,
+    logged_at: datetime,
+    now: datetime,
+) -> bool:
+    """Safeguarding staff may void any episode; the control room one they logged themselves
+    within the last hour."""
+    if allows(roles, Action.VOID):
+        return True
+    own = user == logged_by and now - logged_at <= OWN_VOID_WINDOW
+    return own and allows(roles, Action.LOG)
 
 
 def parse_role(text: str) -> Role:

@@ -20,16 +20,55 @@ RISK_FACTORS = {
 }
 
 # (previous, current): the only status changes there are. A return recorded in error is
-# undone by reopening, which puts the episode back to missing.
+# undone by reopening, which puts the episode back to missing. An episode logged in error (or a
+# duplicate of another) is voided; nothing leads out of void.
 TRANSITIONS: set[tuple[EpisodeStatus, EpisodeStatus]] = {
     (EpisodeStatus.MISSING, EpisodeStatus.RETURNED),
     (EpisodeStatus.RETURNED, EpisodeStatus.MISSING),
+    (EpisodeStatus.MISSING, EpisodeStatus.VOID),
+    (EpisodeStatus.RETURNED, EpisodeStatus.VOID),
 }
+
+# The rule for every figure (open lists, repeat counts, statistics, digests): an episode counts
+# only while it is missing or returned. A void episode never happened as far as figures go; it
+# stays in the database and the audit trail as a record of the mistake.
+# `storage.queries.counted_episodes` applies it.
+COUNTED_STATUSES = frozenset({EpisodeStatus.MISSING, EpisodeStatus.RETURNED})
+
+# Why an episode was voided, as typed: kept privately on the episode, never posted.
+MAX_VOID_REASON = 1000
 
 
 def check_transition(previous: EpisodeStatus, current: EpisodeStatus) -> None:
+    if previous is EpisodeStatus.VOID:
+        raise UserError("This episode was voided: it cannot change any more.")
     if (previous, current) not in TRANSITIONS:
         raise UserError(f"An episode that is {previous.value} cannot become {current.value}.")
+
+
+def check_not_void(status: EpisodeStatus, ref: str, *, duplicate_of: str | None) -> None:
+    """What every command on a voided episode answers: it was voided, and where to look."""
+    if status is not EpisodeStatus.VOID:
+        return
+    why = f"a duplicate of {duplicate_of}" if duplicate_of else "logged in error"
+    instead = f" Use {duplicate_of} instead." if duplicate_of else ""
+    raise UserError(
+        f"{ref} was voided ({why}): it is closed for good and nothing was changed.{instead} "
+        f"`/missing show {ref}` shows the record."
+    )
+
+
+def check_void(*, episode_id: int, reason: str, duplicate_of: int | None) -> None:
+    """A void needs a reason, and a duplicate must name another episode."""
+    if not reason.strip():
+        raise UserError(
+            "Say why the episode is void: `/missing void M-42 logged in error` or "
+            "`/missing void M-42 duplicate of M-41`."
+        )
+    if len(reason) > MAX_VOID_REASON:
+        raise UserError(f"Keep the reason under {MAX_VOID_REASON} characters.")
+    if duplicate_of == episode_id:
+        raise UserError("An episode cannot be a duplicate of itself: give the other reference.")
 
 
 MAX_SHORT = 200

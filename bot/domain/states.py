@@ -28,6 +28,8 @@ class Risk(StrEnum):
 class EpisodeStatus(StrEnum):
     MISSING = "missing"
     RETURNED = "returned"
+    # Logged in error or a duplicate: out of every open list and figure, closed for good.
+    VOID = "void"
 
 
 class ReturnHow(StrEnum):
@@ -62,7 +64,8 @@ class RhiStatus(StrEnum):
     DECLINED = "declined"
     COMPLETED = "completed"
     NOT_DONE = "not_done"
-    CANCELLED = "cancelled"  # the episode was reopened: the return was recorded in error
+    # The return was recorded in error (the episode reopened), or the episode was voided.
+    CANCELLED = "cancelled"
 
     @property
     def label(self) -> str:
@@ -92,6 +95,7 @@ class MessageKind(StrEnum):
     EPISODE_CONFIRMED = "episode_confirmed"
     EPISODE_RETURNED = "episode_returned"
     EPISODE_REOPENED = "episode_reopened"
+    EPISODE_VOIDED = "episode_voided"
     RHI_STATUS_CHANGED = "rhi_status_changed"
     RHI_REMINDER = "rhi_reminder"
     RHI_ESCALATION = "rhi_escalation"
@@ -106,10 +110,18 @@ class MessageKind(StrEnum):
     DELIVERY_RESUMED = "delivery_resumed"
 
 
-# Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.
+# Messages that chase an open interview: dropped unsent once it is closed, or its episode is
+# reopened or voided.
 REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
 # Messages that chase a safe-and-well check: dropped unsent once it is done.
 SAFE_WELL_KINDS = frozenset({MessageKind.SAFE_WELL_REMINDER, MessageKind.SAFE_WELL_OVERDUE})
+# Messages that chase an episode or its interview (a reminder, "it is yours now", possibly held
+# for quiet hours): a void drops the ones still queued for it.
+CHASING_KINDS = (
+    REMINDER_KINDS
+    | SAFE_WELL_KINDS
+    | {MessageKind.RHI_ASSIGNED, MessageKind.EPISODE_ASSIGNED}
+)
 
 
 class FollowupKind(StrEnum):
@@ -142,6 +154,7 @@ class AuditAction(StrEnum):
     EPISODE_LOGGED = "episode.logged"
     EPISODE_RETURNED = "episode.returned"
     EPISODE_REOPENED = "episode.reopened"
+    EPISODE_VOIDED = "episode.voided"
     EPISODE_VIEWED = "episode.viewed"
     EPISODES_LISTED = "episodes.listed"
     RHI_OFFERED = "rhi.offered"

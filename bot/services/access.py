@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.domain.access import NEEDS, Action, Role, allows, may_update_rhi
+from bot.domain.access import NEEDS, Action, Role, allows, may_update_rhi, may_void
 from bot.domain.errors import UserError
 from bot.domain.states import AuditAction
 from bot.services import audit
@@ -176,6 +176,34 @@ class AccessService:
                     f"with any missing-bot role) for {ref}"
                 ),
             )
+
+    def require_void(
+        self,
+        session: Session,
+        caller: Caller,
+        *,
+        ref: str,
+        logged: tuple[str, datetime] | None,
+    ) -> None:
+        """May the caller void this episode? `logged` is (who logged it, when), or None when
+        there is no such episode: anyone with a role then hears so, and nobody else does."""
+        self._check_team(caller)
+        roles = self.roles_of(session, caller.user_id)
+        if logged is None and roles:
+            return
+        if logged is not None:
+            logged_by, logged_at = logged
+            now = self.clock.now()
+            user = caller.user_id
+            if may_void(roles, user=user, logged_by=logged_by, logged_at=logged_at, now=now):
+                self._claim(session, caller)
+                return
+        self._refuse(
+            caller,
+            Action.VOID.value,
+            NEEDS[Action.VOID],
+            extra=f" (or to have logged {ref} yourself within the last hour)",
+        )
 
     def _check_team(self, caller: Caller) -> None:
         expected = self.policy.team_id

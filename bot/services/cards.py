@@ -27,6 +27,8 @@ def episode_card(
         child_episode_number=counts[0] if counts else None,
         recent_count=counts[1] if counts else None,
         returned_at=episode.returned_at,
+        voided_at=episode.voided_at,
+        duplicate_of=format_ref(episode.duplicate_of) if episode.duplicate_of else None,
     )
 
 

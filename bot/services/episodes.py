@@ -29,6 +29,7 @@ from bot.services.messages import (
     EpisodePostUpdated,
     EpisodeReopened,
     EpisodeReturned,
+    EpisodeVoided,
     Outbound,
 )
 from bot.services.outbox import Outbox, post_key
@@ -40,9 +41,11 @@ from bot.services.results import (
     OpenEpisodes,
     Reopened,
     Returned,
+    Voided,
 )
 from bot.services.rhi_followups import RhiFollowups
 from bot.services.safe_well import SafeWellFollowups
+from bot.services.voids import stop_what_follows
 from storage import queries
 from storage.db import Database
 from storage.models import Child, Episode, ReturnInterview
@@ -235,6 +238,7 @@ class EpisodeService:
             self.access.require(session, caller, Action.RETURN)
             episode = self._get(session, episode_id, for_update=True)
             ref = format_ref(episode.id)
+            self._refuse_if_void(episode)
             if episode.status == EpisodeStatus.RETURNED:
                 assert episode.returned_at is not None
                 rhi = queries.latest_rhi(session, episode_id=episode.id)
@@ -311,6 +315,7 @@ class EpisodeService:
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.REOPEN)
             episode = self._get(session, episode_id, for_update=True)
+            self._refuse_if_void(episode)
             rules.check_transition(EpisodeStatus(episode.status), EpisodeStatus.MISSING)
             rhi = queries.open_rhi(session, episode_id=episode.id, for_update=True)
             if rhi is not None:
@@ -346,6 +351,92 @@ class EpisodeService:
             delivery += self.refresh_post(session, episode, now=now, why="reopened")
         self.outbox.deliver_soon(delivery)
         return Reopened(format_ref(episode_id))
+
+    # -- void ----------------------------------------------------------------------------
+
+    def void(
+        self, episode_id: int, caller: Caller, *, reason: str, duplicate_of: int | None = None
+    ) -> Voided:
+        """Take an episode logged in error (or a duplicate) out of every list and figure and
+        stop what follows it. The reason is kept on the episode; the thread and the audit
+        trail say only "logged in error" or "duplicate of M-n", since what is typed may name
+        people."""
+        now = self.clock.now()
+        actor = caller.user_id
+        rules.check_void(episode_id=episode_id, reason=reason, duplicate_of=duplicate_of)
+        ref = format_ref(episode_id)
+        with self.access.refusals_audited(caller), self.db.transaction() as session:
+            if duplicate_of is not None and duplicate_of < episode_id:
+                # Both rows are locked in id order: two voids naming each other as the
+                # duplicate wait in turn (the second sees the first's void and is refused)
+                # rather than deadlock.
+                queries.episode_by_id(session, duplicate_of, for_update=True)
+            episode = queries.episode_by_id(session, episode_id, for_update=True)
+            logged = (episode.logged_by, episode.created_at) if episode else None
+            self.access.require_void(session, caller, ref=ref, logged=logged)
+            if episode is None:
+                raise NotFound(f"There is no episode {ref}.")
+            if episode.status == EpisodeStatus.VOID:
+                card = episode_card(episode, episode.child, tz=self.config.tz)
+                return Voided(ref, card.duplicate_of, rhi_cancelled=False, already=True)
+            if duplicate_of is not None:
+                self._check_original(session, duplicate_of)
+            previous = EpisodeStatus(episode.status)
+            rules.check_transition(previous, EpisodeStatus.VOID)
+            episode.status = EpisodeStatus.VOID
+            episode.voided_at, episode.voided_by = now, actor
+            episode.void_reason = reason.strip()
+            episode.duplicate_of = duplicate_of
+            rhi_id = stop_what_follows(
+                session, episode, followups=self.followups, actor=actor, now=now
+            )
+            audit.record(
+                session,
+                at=now,
+                actor=actor,
+                action=AuditAction.EPISODE_VOIDED,
+                episode_id=episode.id,
+                child_id=episode.child_id,
+                channel=caller.channel_id,
+                # Never the reason typed: only whether it was a duplicate, and of which.
+                previous=previous.value,
+                duplicate=duplicate_of is not None,
+                duplicate_of=format_ref(duplicate_of) if duplicate_of else None,
+                rhi_cancelled=rhi_id,
+            )
+            card = episode_card(episode, episode.child, tz=self.config.tz)
+            delivery = self._thread_update(
+                session,
+                episode,
+                key=f"episode:{episode.id}:voided",
+                message=EpisodeVoided(card, actor, rhi_cancelled=rhi_id is not None),
+                now=now,
+            )
+            delivery += self.refresh_post(session, episode, now=now, why="voided")
+        self.outbox.deliver_soon(delivery)
+        return Voided(ref, card.duplicate_of, rhi_cancelled=rhi_id is not None, already=False)
+
+    def _check_original(self, session: Session, episode_id: int) -> None:
+        """The episode a duplicate points to must exist and stand: voiding both would leave
+        no record of a child who may be missing."""
+        original = queries.episode_by_id(session, episode_id, for_update=True)
+        if original is None:
+            raise NotFound(
+                f"There is no episode {format_ref(episode_id)}: give the reference of the "
+                "episode this one duplicates."
+            )
+        if original.status == EpisodeStatus.VOID:
+            raise UserError(
+                f"{format_ref(episode_id)} is itself voided: give the reference of the episode "
+                "that stands."
+            )
+
+    @staticmethod
+    def _refuse_if_void(episode: Episode) -> None:
+        duplicate_of = format_ref(episode.duplicate_of) if episode.duplicate_of else None
+        rules.check_not_void(
+            EpisodeStatus(episode.status), format_ref(episode.id), duplicate_of=duplicate_of
+        )
 
     # -- read ----------------------------------------------------------------------------
 
@@ -391,6 +482,8 @@ class EpisodeService:
                     if history is not None
                     else None
                 ),
+                voided_by=episode.voided_by,
+                void_reason=episode.void_reason,
             )
 
     def list_open(self, caller: Caller, *, limit: int = 40) -> OpenEpisodes:
@@ -451,6 +544,7 @@ class EpisodeService:
         with self.access.refusals_audited(caller), self.db.read() as session:
             self.access.require(session, replace(caller, request_key=None), Action.RETURN)
             episode = self._get(session, episode_id)
+            self._refuse_if_void(episode)
             if episode.status == EpisodeStatus.RETURNED:
                 assert episode.returned_at is not None
                 rhi = queries.latest_rhi(session, episode_id=episode.id)

@@ -59,6 +59,18 @@ class EpisodeReopened:
 
 
 @dataclass(frozen=True)
+class EpisodeVoided:
+    """The thread hears that the episode was voided, and what that stopped."""
+
+    kind: ClassVar[MessageKind] = MessageKind.EPISODE_VOIDED
+    card: EpisodeCard
+    actor: str
+    rhi_cancelled: bool
+    # Deliberately no free-text reason: it can hold personal data and this goes to a channel.
+    # The card says "duplicate of M-12" when that was given; otherwise "logged in error".
+
+
+@dataclass(frozen=True)
 class RhiStatusChanged:
     kind: ClassVar[MessageKind] = MessageKind.RHI_STATUS_CHANGED
     ref: str
@@ -200,6 +212,7 @@ Outbound = (
     | EpisodeConfirmed
     | EpisodeReturned
     | EpisodeReopened
+    | EpisodeVoided
     | RhiStatusChanged
     | RhiReminder
     | RhiEscalation

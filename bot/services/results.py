@@ -31,6 +31,10 @@ class EpisodeCard:
     child_episode_number: int | None = None
     recent_count: int | None = None
     returned_at: datetime | None = None
+    # A void episode: when, and the reference it duplicates if that was given. Never the
+    # reason typed, which may name people.
+    voided_at: datetime | None = None
+    duplicate_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class EpisodeDetail:
     rhi: RhiView | None
     # None when the caller's role does not show the history (it needs safeguarding).
     history: tuple[HistoryEntry, ...] | None
+    # A void episode: who voided it and why, as typed (private, like the rest of this).
+    voided_by: str | None = None
+    void_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,16 @@ class Returned:
 @dataclass(frozen=True)
 class Reopened:
     ref: str
+
+
+@dataclass(frozen=True)
+class Voided:
+    ref: str
+    duplicate_of: str | None
+    # The return home interview it had open, now cancelled.
+    rhi_cancelled: bool
+    # True when it was already void: nothing was changed.
+    already: bool
 
 
 @dataclass(frozen=True)

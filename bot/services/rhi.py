@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
+from bot.domain import episode as episode_rules
 from bot.domain import rhi as rules
 from bot.domain.access import Action
 from bot.domain.errors import NotFound, UserError
@@ -61,6 +62,8 @@ class RhiService:
         episode = queries.episode_by_id(session, episode_id)
         if episode is None:
             raise NotFound(f"There is no episode {ref}.")
+        duplicate_of = format_ref(episode.duplicate_of) if episode.duplicate_of else None
+        episode_rules.check_not_void(EpisodeStatus(episode.status), ref, duplicate_of=duplicate_of)
         if rhi_id is not None:
             rhi = queries.rhi_by_id(session, rhi_id, for_update=True)
             if rhi is None or rhi.episode_id != episode_id:

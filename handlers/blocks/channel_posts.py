@@ -17,11 +17,13 @@ from bot.services.messages import (
     EpisodePostUpdated,
     EpisodeReopened,
     EpisodeReturned,
+    EpisodeVoided,
     RhiStatusChanged,
     SafeWellDone,
     SafeWellOverdue,
     SafeWellReminder,
 )
+from bot.services.results import EpisodeCard
 from handlers.blocks.common import care_text, context, message, risk_badge, section, who
 from handlers.escape import esc
 
@@ -32,6 +34,8 @@ def episode_posted(
     """The control-room post: first when the episode is logged, then as edited to say where it
     stands (risk re-graded, the child back)."""
     card = msg.card
+    if card.status is EpisodeStatus.VOID:
+        return _voided_post(card, tz=tz)
     seen = card.last_seen_at
     back = card.status is EpisodeStatus.RETURNED and card.returned_at is not None
     icon = ":white_check_mark:" if back else ":rotating_light:"
@@ -68,6 +72,24 @@ def episode_posted(
             f"since {fmt_local(seen, tz)}"
         )
     return message(text, blocks)
+
+
+def void_label(card: EpisodeCard) -> str:
+    """What a channel may say about why: never the reason typed, which may name people."""
+    return f"duplicate of {card.duplicate_of}" if card.duplicate_of else "logged in error"
+
+
+def _voided_post(card: EpisodeCard, *, tz: ZoneInfo) -> dict[str, Any]:
+    """The post struck through: whoever glances at the channel sees it is not a child out."""
+    label = void_label(card)
+    when = f" {fmt_local(card.voided_at, tz)}" if card.voided_at else ""
+    instead = f" Follow *{card.duplicate_of}* instead." if card.duplicate_of else ""
+    blocks: list[Block] = [
+        section(f":no_entry: ~{card.ref} · {card.initials} · age {card.age}~ · *VOIDED: {label}*"),
+        section(f"Voided{when}: not counted, and nothing follows it.{instead}"),
+        context(f"Why, privately: `/missing show {card.ref}`."),
+    ]
+    return message(f"{card.ref}: VOIDED ({label})", blocks)
 
 
 def episode_confirmed(msg: EpisodeConfirmed, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
@@ -175,6 +197,22 @@ def episode_reopened(msg: EpisodeReopened, *, now: datetime, tz: ZoneInfo) -> di
         "cancelled."
     )
     return message(f"{msg.card.ref} reopened: still missing", [section(text)])
+
+
+def episode_voided(msg: EpisodeVoided, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    card = msg.card
+    label = void_label(card)
+    stopped = (
+        " Its return home interview is cancelled and its reminders stopped."
+        if msg.rhi_cancelled
+        else " Nothing more follows it."
+    )
+    instead = f" Follow *{card.duplicate_of}* instead." if card.duplicate_of else ""
+    text = (
+        f":no_entry: *{card.ref}* voided by {who(msg.actor)}: {label}. It is left out of "
+        f"open lists and figures.{stopped}{instead}"
+    )
+    return message(f"{card.ref} voided: {label}", [section(text)])
 
 
 def rhi_status_changed(msg: RhiStatusChanged, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:

@@ -25,6 +25,8 @@ USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing returned <ref> <when> [<note>]` — record the return at once; starts the RHI clock
 • `/missing safewell <ref> done [at <when>] [by @someone]` — the police safe-and-well check
 • `/missing reopen <ref> <reason>` — undo a return recorded in error
+• `/missing void <ref> <reason>` — logged in error, or `duplicate of <ref>`: out of lists and
+  figures, reminders stopped (safeguarding, or whoever logged it within the hour)
 • `/missing show <ref>` — full details and history (private, audited)
 • `/missing list` — episodes still open, longest missing first
 • `/missing rhi` — your open return home interviews, soonest due first
@@ -48,7 +50,7 @@ def text_message(text: str) -> dict[str, Any]:
 def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     card = detail.card
     factors = ", ".join(RISK_FACTORS.get(f, esc(f)) for f in detail.risk_factors)
-    status = "Missing" if card.status is EpisodeStatus.MISSING else "Returned"
+    status = STATUS_LABEL[card.status]
     lines = [
         f"*Child:* {esc(detail.full_name)} ({card.initials}), born "
         f"{detail.date_of_birth:%d/%m/%Y}, "
@@ -69,11 +71,14 @@ def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dic
             f"{fmt_duration(detail.returned_at - card.last_seen_at)})"
             + (f" — {esc(detail.return_note)}" if detail.return_note else "")
         )
-    else:
+    elif card.status is EpisodeStatus.MISSING:
         lines.append(f"*Missing for:* {fmt_duration(now - card.last_seen_at)}")
     if detail.rhi:
         lines.append(rhi_line(detail.rhi, now=now, tz=tz))
-    blocks: list[Block] = [HeaderBlock(text=f"{card.ref} (private)"), section("\n".join(lines))]
+    blocks: list[Block] = [HeaderBlock(text=f"{card.ref} (private)")]
+    if card.status is EpisodeStatus.VOID:
+        blocks.append(section(void_lines(detail, tz=tz)))
+    blocks.append(section("\n".join(lines)))
     if detail.history is not None:
         history = (
             "\n".join(
@@ -85,6 +90,25 @@ def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dic
         blocks += [DividerBlock(), section(f"*History*\n{clip(history, 2800)}")]
     blocks.append(context("This view is recorded in the audit trail."))
     return message(f"{card.ref}: details (private)", blocks)
+
+
+STATUS_LABEL = {
+    EpisodeStatus.MISSING: "Missing",
+    EpisodeStatus.RETURNED: "Returned",
+    EpisodeStatus.VOID: "Void (not counted)",
+}
+
+
+def void_lines(detail: EpisodeDetail, *, tz: ZoneInfo) -> str:
+    """First on a void episode's details: it does not count, why, and which one does."""
+    card = detail.card
+    when = fmt_local(card.voided_at, tz) if card.voided_at else "—"
+    what = f"a duplicate of *{card.duplicate_of}*" if card.duplicate_of else "logged in error"
+    return (
+        f":no_entry: *VOIDED* ({what}) {when} by {who(detail.voided_by)}: not counted, "
+        "nothing follows it.\n"
+        f"*Reason:* {esc(detail.void_reason or '—')}"
+    )
 
 
 def rhi_line(rhi: RhiView, *, now: datetime, tz: ZoneInfo) -> str:
