@@ -30,6 +30,13 @@ class EpisodeStatus(StrEnum):
     RETURNED = "returned"
 
 
+class NoteKind(StrEnum):
+    """What was added to a still-missing episode's record (see `episode_notes`)."""
+
+    SIGHTING = "sighting"
+    INFORMATION = "information"
+
+
 class RhiStatus(StrEnum):
     PENDING = "pending"
     OFFERED = "offered"
@@ -75,10 +82,18 @@ class MessageKind(StrEnum):
     OVERDUE_LIST = "overdue_list"
     DELIVERY_FAILED = "delivery_failed"
     DELIVERY_RESUMED = "delivery_resumed"
+    # A still-missing episode updated (risk, sighting, information, corrections): its thread.
+    EPISODE_UPDATED = "episode_updated"
+    # Risk raised to high: said at the top of the control-room channel, not only in a thread.
+    RISK_RAISED = "risk_raised"
+    REVIEW_DUE = "review_due"  # to the officer in the case, with buttons
+    REVIEW_OVERDUE = "review_overdue"  # in the episode's thread
 
 
 # Messages that chase an open interview: dropped unsent once it is closed or its episode reopened.
 REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
+# Messages that chase a risk review: dropped unsent once it is recorded or the child is back.
+REVIEW_KINDS = frozenset({MessageKind.REVIEW_DUE, MessageKind.REVIEW_OVERDUE})
 
 
 class FollowupKind(StrEnum):
@@ -106,6 +121,16 @@ class RhiStep(StrEnum):
     LAPSE = "lapse"
 
 
+class ReviewStep(StrEnum):
+    """What a due risk review's follow-up still owes: the reminder to the officer in the case
+    when it falls due and the overdue note in the thread after (DUE), only the note (OVERDUE),
+    or only the reminder, held by quiet hours past the note (REMINDER)."""
+
+    DUE = "due"
+    OVERDUE = "overdue"
+    REMINDER = "reminder"
+
+
 class AuditAction(StrEnum):
     CHILD_CREATED = "child.created"
     EPISODE_LOGGED = "episode.logged"
@@ -113,6 +138,12 @@ class AuditAction(StrEnum):
     EPISODE_REOPENED = "episode.reopened"
     EPISODE_VIEWED = "episode.viewed"
     EPISODES_LISTED = "episodes.listed"
+    # Updates while missing. Details say what changed (fields, grades, ids), never the text.
+    RISK_REGRADED = "episode.risk_regraded"
+    EPISODE_REVIEWED = "episode.reviewed"
+    SIGHTING_ADDED = "episode.sighting_added"
+    INFORMATION_ADDED = "episode.information_added"
+    EPISODE_CORRECTED = "episode.corrected"
     RHI_OFFERED = "rhi.offered"
     RHI_DECLINED = "rhi.declined"
     RHI_COMPLETED = "rhi.completed"
