@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import commands, errors, new_episode, rhi_buttons
-from handlers.blocks import rhi_messages
+from handlers import commands, episode_update, errors, new_episode, review_buttons, rhi_buttons
+from handlers.blocks import review_messages, rhi_messages, update_modal
 from handlers.blocks.new_episode_modal import CALLBACK_ID
 
 
@@ -16,4 +16,7 @@ def register(app: App) -> None:
     for action_id in rhi_messages.BUTTON_ACTIONS:
         app.action(action_id)(rhi_buttons.clicked)
     app.view(rhi_buttons.REASSIGN_CALLBACK)(rhi_buttons.submit_reassign)
+    app.view(update_modal.CALLBACK_ID)(episode_update.submit)
+    for action_id in review_messages.BUTTON_ACTIONS:
+        app.action(action_id)(review_buttons.clicked)
     app.error(errors.on_error)

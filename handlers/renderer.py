@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.timetext import fmt_local
 from bot.services import messages as m
-from handlers.blocks import channel_posts, rhi_messages
+from handlers.blocks import channel_posts, review_messages, rhi_messages, update_posts
 from handlers.blocks.common import who
 
 Builder = Callable[..., dict[str, Any]]
@@ -29,6 +29,10 @@ BUILDERS: dict[type, Builder] = {
     m.OverdueList: rhi_messages.overdue_list,
     m.DeliveryFailed: rhi_messages.delivery_failed,
     m.DeliveryResumed: rhi_messages.delivery_resumed,
+    m.EpisodeUpdated: update_posts.episode_updated,
+    m.RiskRaised: update_posts.risk_raised,
+    m.ReviewDue: review_messages.review_due,
+    m.ReviewOverdue: review_messages.review_overdue,
 }
 
 

@@ -1,5 +1,6 @@
-"""Episode use cases: log, return, reopen, show, list. One transaction each; what they enqueue
-for Slack is handed to the outbox after commit."""
+"""Episode use cases: log, return, reopen, show. One transaction each; what they enqueue for
+Slack is handed to the outbox after commit. (Updates while missing: bot.services.
+episode_updates; lists: bot.services.episode_lists.)"""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bot.domain.refs import format_ref
 from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus, Risk
 from bot.services import audit
 from bot.services.access import AccessService, Caller, Replayed
-from bot.services.cards import episode_card, rhi_view
+from bot.services.cards import episode_card, note_view, rhi_view, risk_history
 from bot.services.messages import (
     EpisodeAssigned,
     EpisodeConfirmed,
@@ -35,14 +36,17 @@ from bot.services.results import (
     EpisodeDetail,
     HistoryEntry,
     Logged,
-    OpenEpisodes,
     Reopened,
     Returned,
 )
+from bot.services.reviews import ReviewSchedule
 from bot.services.rhi_followups import RhiFollowups
-from storage import queries
+from storage import episode_records, queries
 from storage.db import Database
 from storage.models import Child, Episode, ReturnInterview
+
+# `/missing show` lists this many of an episode's newest sightings and notes, then counts.
+NOTES_SHOWN = 15
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class EpisodeService:
         outbox: Outbox,
         access: AccessService,
         followups: RhiFollowups,
+        reviews: ReviewSchedule,
         config: EpisodeConfig,
     ) -> None:
         self.db = db
@@ -69,6 +74,7 @@ class EpisodeService:
         self.outbox = outbox
         self.access = access
         self.followups = followups
+        self.reviews = reviews
         self.config = config
 
     # -- log -----------------------------------------------------------------------------
@@ -94,7 +100,7 @@ class EpisodeService:
 
     def _already_logged(self, episode_id: int) -> Logged:
         with self.db.read() as session:
-            episode = self._get(session, episode_id)
+            episode = self.get(session, episode_id)
             return Logged(episode_card(episode, episode.child, tz=self.config.tz), already=True)
 
     def _log(self, new: rules.NewEpisode, caller: Caller, now: datetime) -> Logged:
@@ -120,6 +126,7 @@ class EpisodeService:
             )
             session.add(episode)
             session.flush()
+            self.reviews.start(session, episode, now)
             window = now - timedelta(days=self.config.repeat_window_days)
             counts = queries.child_episode_counts(session, child_id=child.id, since=window)
             card = episode_card(episode, child, tz=self.config.tz, counts=counts)
@@ -214,7 +221,7 @@ class EpisodeService:
         when = returned_at or now
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.RETURN)
-            episode = self._get(session, episode_id, for_update=True)
+            episode = self.get(session, episode_id, for_update=True)
             ref = format_ref(episode.id)
             if episode.status == EpisodeStatus.RETURNED:
                 assert episode.returned_at is not None
@@ -240,6 +247,7 @@ class EpisodeService:
             session.add(rhi)
             session.flush()
             self.followups.schedule(session, rhi, now)
+            self.reviews.stop(session, episode, now)
             audit.record(
                 session,
                 at=now,
@@ -252,7 +260,7 @@ class EpisodeService:
                 rhi_due_at=due.isoformat(),
             )
             card = episode_card(episode, episode.child, tz=self.config.tz)
-            delivery = self._thread_update(
+            delivery = self.thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:returned:{rhi.id}",
@@ -271,7 +279,7 @@ class EpisodeService:
             raise UserError("Say why the episode is reopened: `/missing reopen M-42 <reason>`.")
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.REOPEN)
-            episode = self._get(session, episode_id, for_update=True)
+            episode = self.get(session, episode_id, for_update=True)
             rules.check_transition(EpisodeStatus(episode.status), EpisodeStatus.MISSING)
             rhi = queries.open_rhi(session, episode_id=episode.id, for_update=True)
             if rhi is not None:
@@ -282,6 +290,7 @@ class EpisodeService:
             if rhi is not None:
                 self.followups.schedule(session, rhi, now)
             episode.returned_at = episode.returned_by = episode.return_note = None
+            self.reviews.resume(session, episode, now)
             audit.record(
                 session,
                 at=now,
@@ -293,7 +302,7 @@ class EpisodeService:
                 reason=reason.strip(),
             )
             card = episode_card(episode, episode.child, tz=self.config.tz)
-            delivery = self._thread_update(
+            delivery = self.thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:reopened:{now.isoformat()}",
@@ -311,7 +320,7 @@ class EpisodeService:
         now = self.clock.now()
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             roles = self.access.require(session, caller, Action.SHOW)
-            episode = self._get(session, episode_id)
+            episode = self.get(session, episode_id)
             history = (
                 queries.episode_history(session, episode_id=episode.id)
                 if allows(roles, Action.HISTORY)
@@ -329,6 +338,11 @@ class EpisodeService:
             window = now - timedelta(days=self.config.repeat_window_days)
             counts = queries.child_episode_counts(session, child_id=episode.child_id, since=window)
             rhi = queries.latest_rhi(session, episode_id=episode.id)
+            changes = episode_records.risk_changes(session, episode_id=episode.id)
+            reviews = episode_records.reviews(session, episode_id=episode.id)
+            notes, notes_total = episode_records.notes(
+                session, episode_id=episode.id, limit=NOTES_SHOWN
+            )
             child = episode.child
             return EpisodeDetail(
                 card=episode_card(episode, child, tz=self.config.tz, counts=counts),
@@ -348,25 +362,14 @@ class EpisodeService:
                     if history is not None
                     else None
                 ),
+                risk_history=risk_history(episode, changes, reviews),
+                notes=tuple(note_view(n) for n in notes),
+                notes_total=notes_total,
+                review_due_at=episode.review_due_at,
+                review_overdue=self.reviews.is_overdue(episode.review_due_at, now),
             )
 
-    def list_open(self, caller: Caller, *, limit: int = 40) -> OpenEpisodes:
-        now = self.clock.now()
-        with self.access.refusals_audited(caller), self.db.transaction() as session:
-            self.access.require(session, caller, Action.LIST)
-            episodes, total = queries.open_episodes(session, limit=limit)
-            audit.record(
-                session,
-                at=now,
-                actor=caller.user_id,
-                action=AuditAction.EPISODES_LISTED,
-                channel=caller.channel_id,
-                count=total,
-            )
-            cards = tuple(episode_card(e, e.child, tz=self.config.tz) for e in episodes)
-        return OpenEpisodes(cards, total)
-
-    def _thread_update(
+    def thread_update(
         self,
         session: Session,
         episode: Episode,
@@ -403,7 +406,7 @@ class EpisodeService:
         )
         return [edit] if edit is not None else []
 
-    def _get(self, session: Session, episode_id: int, *, for_update: bool = False) -> Episode:
+    def get(self, session: Session, episode_id: int, *, for_update: bool = False) -> Episode:
         episode = queries.episode_by_id(session, episode_id, for_update=for_update)
         if episode is None:
             raise NotFound(f"There is no episode {format_ref(episode_id)}.")
