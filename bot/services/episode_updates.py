@@ -105,9 +105,10 @@ class UpdateService:
             if errors:
                 raise InvalidForm(errors)
             previous = Risk(episode.risk_level)
+            risk = self._risk(session, episode, change, now=now, caller=caller)
             sighting, information = self._notes(session, episode, change, now=now, caller=caller)
             summary = replace(
-                self._risk(session, episode, change, now=now, caller=caller),
+                risk,
                 sighting=sighting,
                 information=information,
                 corrected=self._correct(session, episode, change.corrections, now, caller),

@@ -1,7 +1,7 @@
 """Still-missing risk reviews: recording one, and keeping each open episode's next review due
 (see bot.domain.review for the rules).
 
-Every change that moves an episode's next review calls in here, in its own transaction: the
+Every change that moves an episode's next review calls in here, in the caller's transaction: the
 report (`start`), a review or a re-grade (`record`), the return (`stop`) and a reopen
 (`resume`). The episode keeps when its review is due (`review_due_at`); its follow-up row says
 what the scheduler does next: the reminder when due, the overdue note after (bot.services.
@@ -32,13 +32,8 @@ class ReviewSchedule:
 
     def start(self, session: Session, episode: Episode, now: datetime) -> None:
         """A new episode: its first review is due after the report, by its risk."""
-        since = episode.created_at
-        self._due(
-            session,
-            episode,
-            rules.next_due(since=since, risk=_risk(episode), policy=self.policy),
-            now,
-        )
+        due = rules.next_due(since=episode.created_at, risk=_risk(episode), policy=self.policy)
+        self._due(session, episode, due, now)
 
     def record(
         self,
