@@ -1,7 +1,7 @@
 """Updates while missing: risk changes, sightings and information, still-missing risk reviews
 
-Revision ID: 0008
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-28
 
 Three tables hang off an episode (`risk_changes`, `reviews`, `episode_notes`) and the episode
@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
