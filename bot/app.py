@@ -24,13 +24,18 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.clock import Clock, SystemClock
 from bot.domain.followup import QuietHours, RhiPolicy
 from bot.domain.returns import SafeWellPolicy
+from bot.domain.review import ReviewPolicy
 from bot.services.access import AccessPolicy, AccessService
 from bot.services.audit_log import AuditLog
 from bot.services.container import Services
+from bot.services.episode_lists import EpisodeLists
+from bot.services.episode_updates import UpdateService
 from bot.services.episodes import EpisodeConfig, EpisodeService
 from bot.services.followups import FollowupRunner
 from bot.services.outbox import Outbox
 from bot.services.ports import Notifier
+from bot.services.review_reminders import ReviewReminders
+from bot.services.reviews import ReviewSchedule
 from bot.services.rhi import RhiService
 from bot.services.rhi_followups import (
     Channels,
@@ -126,12 +131,20 @@ def build_services(
         ),
     )
     quiet = settings.quiet_window
+    quiet_hours = QuietHours(quiet[0], quiet[1], tz) if quiet else None
+    reviews = ReviewSchedule(
+        policy=ReviewPolicy(
+            hours=settings.review_intervals,
+            overdue_after=timedelta(minutes=settings.review_overdue_minutes),
+        ),
+        quiet=quiet_hours,
+    )
     rhi_followups = RhiFollowups(
         policy=RhiPolicy(
             before_hours=settings.rhi_reminder_before_hours,
             escalate_after_hours=settings.rhi_escalate_after_hours,
             lapse_days=settings.rhi_lapse_days,
-            quiet=QuietHours(quiet[0], quiet[1], tz) if quiet else None,
+            quiet=quiet_hours,
             tz=tz,
             overdue_list_time=settings.overdue_list_at,
         )
@@ -156,26 +169,46 @@ def build_services(
                 control_room_channel=settings.control_room_channel,
                 tz=tz,
             ),
+            ReviewReminders(
+                db=db,
+                outbox=outbox,
+                schedule=reviews,
+                control_room_channel=settings.control_room_channel,
+                tz=tz,
+            ),
         ],
+    )
+    episodes = EpisodeService(
+        db=db,
+        clock=clock,
+        outbox=outbox,
+        access=access,
+        followups=rhi_followups,
+        safe_well=safe_well,
+        reviews=reviews,
+        config=EpisodeConfig(
+            control_room_channel=settings.control_room_channel,
+            tz=tz,
+            rhi_due_hours=settings.rhi_due_hours,
+            repeat_window_days=settings.repeat_missing_window_days,
+        ),
     )
     return Services(
         settings=settings,
         clock=clock,
         db=db,
-        episodes=EpisodeService(
+        episodes=episodes,
+        updates=UpdateService(
             db=db,
             clock=clock,
             outbox=outbox,
             access=access,
-            followups=rhi_followups,
-            safe_well=safe_well,
-            config=EpisodeConfig(
-                control_room_channel=settings.control_room_channel,
-                tz=tz,
-                rhi_due_hours=settings.rhi_due_hours,
-                repeat_window_days=settings.repeat_missing_window_days,
-            ),
+            episodes=episodes,
+            reviews=reviews,
+            control_room_channel=settings.control_room_channel,
+            tz=tz,
         ),
+        lists=EpisodeLists(db=db, clock=clock, access=access, reviews=reviews, tz=tz),
         rhi=RhiService(
             db=db,
             clock=clock,
@@ -200,6 +233,7 @@ def build_services(
             clock=clock,
             runner=runner,
             rhi_followups=rhi_followups,
+            reviews=reviews,
             outbox=outbox,
             access=access,
             directory=SlackDirectory(client),

@@ -10,6 +10,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.access import Role, parse_role
+from bot.domain.review import parse_review_hours
+from bot.domain.states import Risk
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/missing-bot.sqlite3"
 
@@ -58,6 +60,11 @@ class Settings(BaseSettings):
     # Follow-ups handled per scheduler transaction.
     followup_batch_size: int = Field(default=100, ge=1, le=5000)
     quiet_hours: str = "22:00-07:00"
+    # Still-missing risk reviews: hours between reviews by current risk (each force its own;
+    # risks left out keep these defaults), and how long after it falls due a review not
+    # recorded is said to be overdue in the episode's thread.
+    review_hours: str = "high=2,medium=6,low=12,no_apparent_risk=24"
+    review_overdue_minutes: int = Field(default=60, ge=1, le=24 * 60)
     scheduler_stale_seconds: int = Field(default=300, ge=10)
     repeat_missing_threshold: int = Field(default=3, ge=2)
     repeat_missing_window_days: int = Field(default=30, ge=1)
@@ -112,6 +119,12 @@ class Settings(BaseSettings):
         parse_clock(value)
         return value
 
+    @field_validator("review_hours")
+    @classmethod
+    def _review_hours(cls, value: str) -> str:
+        parse_review_hours(value)
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
@@ -129,6 +142,10 @@ class Settings(BaseSettings):
     @property
     def overdue_list_at(self) -> time:
         return parse_clock(self.overdue_list_time)
+
+    @property
+    def review_intervals(self) -> dict[Risk, float]:
+        return parse_review_hours(self.review_hours)
 
     @property
     def admins(self) -> frozenset[str]:

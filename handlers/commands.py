@@ -2,7 +2,8 @@
 
 A quick command does its work before acknowledging and carries its answer in the ack, so a
 command Slack saw acknowledged is a command that was saved (and no response_url round trip).
-Only `new` acknowledges first: the form must open while the trigger id is fresh.
+Only the commands that open a form (`new`, `update`) acknowledge first: the form must open
+while the trigger id is fresh.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from handlers.command_text import (
     parse_void,
     split_command,
 )
+from handlers.episode_update import open_form as open_update_form
 from handlers.errors import answer_for, log_error, report
 from handlers.escape import esc
 from handlers.return_answer import returned_text
@@ -54,6 +56,10 @@ def missing(
         return
     if sub in ("returned", "return") and len(args) == 1:
         _return_form(ack, args[0], command, client, respond, services)
+        return
+    if sub == "update" and len(args) == 1:
+        ack()
+        _open_update(args[0], command, client, respond, services)
         return
     try:
         answer = _answer(sub, args, command_caller(command), services)
@@ -120,6 +126,30 @@ def _return_form(
         report(error, respond, what="/missing returned (form)")
 
 
+def _open_update(
+    ref: str,
+    command: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    services: Services,
+) -> None:
+    try:
+        open_update_form(
+            parse_ref(ref),
+            command_caller(command),
+            trigger_id=command["trigger_id"],
+            client=client,
+            services=services,
+        )
+    except Exception as error:
+        report(error, respond, what="/missing update")
+
+
+def _update_usage(args: list[str], caller: Caller, services: Services) -> Answer:
+    """`update` without exactly one reference: said at once, nothing opens."""
+    raise UserError("Which episode? `/missing update M-42` opens its update form.")
+
+
 def _answer(sub: str, args: list[str], caller: Caller, services: Services) -> Answer:
     handler = SUBCOMMANDS.get(sub)
     if handler is None:
@@ -179,7 +209,16 @@ def _show(args: list[str], caller: Caller, services: Services) -> Answer:
 
 
 def _list(args: list[str], caller: Caller, services: Services) -> Answer:
-    listing = services.episodes.list_open(caller)
+    which = " ".join(args).lower()
+    if which in ("returned", "returns", "return"):
+        returns = services.lists.recent_returns(caller)
+        return private.returns_list(returns, now=services.clock.now(), tz=services.tz)
+    if which:
+        raise UserError(
+            "`/missing list` shows who is missing; `/missing list returned`, who "
+            "came back in the last 24 hours."
+        )
+    listing = services.lists.open_episodes(caller)
     return private.open_list(listing, now=services.clock.now(), tz=services.tz)
 
 
@@ -258,6 +297,7 @@ SUBCOMMANDS: dict[str, Callable[[list[str], Caller, Services], Answer]] = {
     "reopen": _reopen,
     "void": _void,
     "show": _show,
+    "update": _update_usage,
     "list": _list,
     "rhi": _rhi,
     "admin": _admin,

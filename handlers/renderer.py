@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.timetext import fmt_local
 from bot.services import messages as m
-from handlers.blocks import channel_posts, rhi_messages
+from handlers.blocks import channel_posts, review_messages, rhi_messages, update_posts
 from handlers.blocks.common import who
 
 Builder = Callable[..., dict[str, Any]]
@@ -33,6 +33,10 @@ BUILDERS: dict[type, Builder] = {
     m.SafeWellDone: channel_posts.safe_well_done,
     m.DeliveryFailed: rhi_messages.delivery_failed,
     m.DeliveryResumed: rhi_messages.delivery_resumed,
+    m.EpisodeUpdated: update_posts.episode_updated,
+    m.RiskRaised: update_posts.risk_raised,
+    m.ReviewDue: review_messages.review_due,
+    m.ReviewOverdue: review_messages.review_overdue,
 }
 
 

@@ -97,6 +97,10 @@ class Episode(Base):
     # Where the control-room post went: later updates go in its thread.
     channel_id: Mapped[str | None] = mapped_column(String(32))
     channel_ts: Mapped[str | None] = mapped_column(String(32))
+    # While missing: when the next risk review falls due (NULL once returned). Kept here, not
+    # only in `followups`, so lists can say which reviews are overdue and a reminder can tell
+    # whether the review it asks for is still the one owed.
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     child: Mapped[Child] = relationship(back_populates="episodes")
     rhis: Mapped[list[ReturnInterview]] = relationship(
@@ -125,6 +129,53 @@ class ReturnInterview(Base):
     updated_by: Mapped[str | None] = mapped_column(String(32))
 
     episode: Mapped[Episode] = relationship(back_populates="rhis")
+
+
+class RiskChange(Base):
+    """A re-grade of an episode's risk while missing: the history APP asks to keep."""
+
+    __tablename__ = "risk_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(32))  # who recorded it
+    decided_by: Mapped[str] = mapped_column(String(32))  # who made the decision
+    from_risk: Mapped[str] = mapped_column(String(20))
+    to_risk: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Review(Base):
+    """A still-missing episode's risk reviewed (kept, or changed with a RiskChange)."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(32))
+    decided_by: Mapped[str] = mapped_column(String(32))
+    risk: Mapped[str] = mapped_column(String(20))
+    # Why the risk stays as it is, when given on the form (a re-grade's reason is its own).
+    reason: Mapped[str | None] = mapped_column(Text)
+    next_due: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EpisodeNote(Base):
+    """A sighting or a line of information added while the child is missing."""
+
+    __tablename__ = "episode_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text, default="")
+    # A sighting's when and where.
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(String(400))
 
 
 class AuditEvent(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,6 +17,7 @@ from bot.domain.states import (
     DeliveryStatus,
     EpisodeStatus,
     MessageKind,
+    Risk,
     SafeWellStatus,
 )
 from storage.models import AuditEvent, Child, Episode, OutboxMessage, ReturnInterview
@@ -61,16 +62,47 @@ def child_episode_counts(session: Session, *, child_id: int, since: datetime) ->
     return total, recent
 
 
+# Most urgent first: sorting on this puts high risk before medium, low, no apparent risk.
+_RISK_ORDER = case({r.value: r.rank for r in Risk}, value=Episode.risk_level, else_=len(Risk))
+
+
 def open_episodes(session: Session, *, limit: int) -> tuple[list[Episode], int]:
-    """Still-missing episodes, longest missing first, and how many there are in all."""
+    """Still-missing episodes, high risk first and then longest missing, and how many there
+    are in all. Only status `missing`: nothing else is open."""
     rows = session.scalars(
         select(Episode)
         .where(Episode.status == EpisodeStatus.MISSING)
-        .order_by(Episode.last_seen_at, Episode.id)
+        .order_by(_RISK_ORDER, Episode.last_seen_at, Episode.id)
         .limit(limit)
         .options(selectinload(Episode.child))
     )
     total = session.scalar(select(func.count()).where(Episode.status == EpisodeStatus.MISSING)) or 0
+    return list(rows), total
+
+
+def reviews_overdue(session: Session, *, due_by: datetime) -> int:
+    """How many still-missing episodes have a review due at or before this (overdue)."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Episode.status == EpisodeStatus.MISSING, Episode.review_due_at <= due_by
+            )
+        )
+        or 0
+    )
+
+
+def returned_since(session: Session, *, since: datetime, limit: int) -> tuple[list[Episode], int]:
+    """Episodes whose child came back at or after `since`, latest first, and how many."""
+    recent = (Episode.status == EpisodeStatus.RETURNED, Episode.returned_at >= since)
+    rows = session.scalars(
+        select(Episode)
+        .where(*recent)
+        .order_by(Episode.returned_at.desc(), Episode.id.desc())
+        .limit(limit)
+        .options(selectinload(Episode.child), selectinload(Episode.rhis))
+    )
+    total = session.scalar(select(func.count()).where(*recent)) or 0
     return list(rows), total
 
 

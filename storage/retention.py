@@ -13,7 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.states import OPEN_RHI_STATUSES, EpisodeStatus
-from storage.models import Child, Episode, OutboxMessage, ReturnInterview
+from storage.models import (
+    Child,
+    Episode,
+    EpisodeNote,
+    OutboxMessage,
+    ReturnInterview,
+    Review,
+    RiskChange,
+)
 
 # Bulk deletes on rows the session never loaded: nothing to keep in step.
 _BULK = {"synchronize_session": False}
@@ -103,9 +111,12 @@ def remove(
 ) -> Removed:
     """Delete the episodes, their interviews and outbox rows, then the children among
     `child_ids` left with no episode. Order follows the foreign keys: outbox -> interviews ->
-    episodes -> children. The audit trail has no foreign keys to any of them (migration 0003)
+    episodes -> children; what was recorded while missing (risk changes, reviews, notes) goes
+    before its episode too. The audit trail has no foreign keys to any of them (migration 0003)
     and is not touched."""
     outbox = _delete(session, delete(OutboxMessage).where(_of_episodes(episode_ids)))
+    for record in (RiskChange, Review, EpisodeNote):
+        _delete(session, delete(record).where(record.episode_id.in_(episode_ids)))
     rhis = _delete(
         session, delete(ReturnInterview).where(ReturnInterview.episode_id.in_(episode_ids))
     )

@@ -114,7 +114,7 @@ def test_a_session_logs_returns_and_reminds(tmp_path: Path) -> None:
     assert "Nothing is sent to Slack; no Slack credentials are used." in out
     assert re.search(r"Seeded \d+ synthetic episodes \(\d+ still missing\)", out)
     listing = post(out, "private to you", "Open episodes:")
-    assert "longest missing first" in listing and "· missing" in listing
+    assert "high risk first, then longest missing" in listing and "· missing" in listing
     assert "Type a /missing command as in Slack" in out
     assert "Form abandoned; nothing was submitted." in out
 

@@ -111,7 +111,7 @@ def test_show_is_private_full_and_audited(bot: Bot) -> None:
     assert len(viewed) == 1 and viewed[0].actor == LOGGER and viewed[0].episode_id == 1
 
 
-def test_list_longest_missing_first(bot: Bot) -> None:
+def test_list_high_risk_before_longer_missing(bot: Bot) -> None:
     bot.log_episode(child_name="Amy Adams", last_seen_at=bot.clock.now().replace(hour=11))
     bot.log_episode(
         child_name="Ben Brown", last_seen_at=bot.clock.now().replace(hour=6), risk_level="medium"
@@ -121,7 +121,8 @@ def test_list_longest_missing_first(bot: Bot) -> None:
     reply = bot.slash("list")
     text = str(reply.blocks)
     assert "Open episodes: 2" in text
-    assert text.index("M-2") < text.index("M-1") and "M-3" not in text
+    # M-2 has been missing longer, but M-1 is high risk: it comes first.
+    assert text.index("M-1") < text.index("M-2") and "M-3" not in text
     assert "Medium" in text and "6 h 0 min" in text
     assert "Amy" not in text and "Brown" not in text
 

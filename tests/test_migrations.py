@@ -186,3 +186,57 @@ def test_0005_carries_open_interviews_over_with_their_next_action(empty_url: str
         }
     finally:
         engine.dispose()
+
+
+def test_0008_gives_every_missing_episode_its_first_review(empty_url: str) -> None:
+    """Episodes open at the upgrade are due their first review at the report plus the default
+    hours for their risk, and at the latest at the upgrade; returned ones get none."""
+    engine = make_engine(empty_url)
+    # (status, risk, hours since the report)
+    cases = {1: ("missing", "high", 1), 2: ("missing", "low", 30), 3: ("returned", "high", 1)}
+    try:
+        upgrade(engine, "0006")
+        now = datetime.now(UTC).replace(microsecond=0)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO children (id, full_name, name_key, date_of_birth, created_at) "
+                    "VALUES (1, 'A B', 'a b', :dob, :now)"
+                ),
+                {"dob": date(2012, 3, 4), "now": now},
+            )
+            for n, (status, risk, hours) in cases.items():
+                conn.execute(
+                    text(
+                        "INSERT INTO episodes (id, child_id, status, last_seen_at, "
+                        "last_seen_place, risk_level, looked_after, risk_factors, description, "
+                        "reported_by, officer_id, logged_by, created_at) VALUES (:n, 1, "
+                        ":status, :at, 'x', :risk, false, '[]', '', '', 'U1', 'U1', :at)"
+                    ),
+                    {"n": n, "status": status, "risk": risk, "at": now - timedelta(hours=hours)},
+                )
+        upgrade(engine)
+        after = datetime.now(UTC)
+        with engine.connect() as conn:
+            due = {
+                n: _utc(at)
+                for n, at in conn.execute(text("SELECT id, review_due_at FROM episodes"))
+                if at is not None
+            }
+            followups = {
+                int(subject): (step, _utc(at))
+                for subject, step, at in conn.execute(
+                    text("SELECT subject, step, next_at FROM followups WHERE kind = 'review'")
+                )
+            }
+        assert sorted(due) == [1, 2] and followups == {n: ("due", due[n]) for n in due}
+        assert due[1] == now + timedelta(hours=1)  # reported an hour ago, high: 2 h
+        assert now <= due[2] <= after  # 30 h ago at low risk (12 h): due at the upgrade
+    finally:
+        engine.dispose()
+
+
+def _utc(value: datetime | str) -> datetime:
+    # SQLite hands raw SQL its stored text: naive UTC.
+    value = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -33,8 +34,30 @@ def setup_two_episodes(bot: Bot) -> None:
     bot.slash("returned M-2 now")
 
 
+# Commands that open a form when allowed: their answer is the form, not a message.
+FORMS = {"update M-1": "episode_update"}
+
+
 def as_user(bot: Bot, text: str) -> str:
+    if text in FORMS:
+        return form_or_answer(bot, text, FORMS[text])
     return bot.slash(text, user_id=USER).text or ""
+
+
+def form_or_answer(bot: Bot, text: str, callback_id: str) -> str:
+    """ "" once the form opened, else the private answer (a refusal)."""
+    views, mark = len(bot.fake.views), bot.fake.mark()
+    response = bot.sender.slash(text, user_id=USER)
+    assert response.status == 200 and not response.body, response.body
+
+    def outcome(fake: Any) -> str | None:
+        if any(v.callback_id == callback_id for v in fake.views[views:]):
+            return "opened"
+        answers = [p for p in fake.posted[mark:] if p.kind.startswith("response")]
+        return (answers[0].text or "") if answers else None
+
+    found = bot.fake.wait_for(outcome)
+    return "" if found == "opened" else found
 
 
 # (command, the least role that may run it)
@@ -42,6 +65,8 @@ COMMANDS: list[tuple[str, Role | None]] = [
     ("help", None),
     ("list", Role.CONTROL_ROOM),
     ("show M-1", Role.CONTROL_ROOM),
+    ("update M-1", Role.CONTROL_ROOM),  # opens the update form
+    ("list returned", Role.CONTROL_ROOM),
     ("rhi", Role.CONTROL_ROOM),
     ("rhi M-2 offered", Role.SAFEGUARDING),  # not theirs: needs safeguarding
     ("returned M-1 now", Role.CONTROL_ROOM),
@@ -271,3 +296,23 @@ def test_an_admin_reads_an_episodes_audit_trail(sqlite_bot: Bot) -> None:
     assert "Jane" not in shown  # the trail never holds the child's name
     assert [a.actor for a in sqlite_bot.audit("audit.viewed")] == [LOGGER]
     assert "There is no episode M-99" in (sqlite_bot.slash("audit M-99").text or "")
+
+
+@pytest.mark.parametrize("button", ["review_stays", "review_update"])
+def test_review_buttons_need_the_control_room_role(sqlite_bot: Bot, button: str) -> None:
+    bot = sqlite_bot
+    bot.log_episode()
+    bot.clock.advance(hours=2)  # high risk: the review falls due
+    bot.sweep()
+    reminder = next(p for p in bot.fake.dms_to(LOGGER) if "Risk review" in (p.text or ""))
+    mark, views = bot.fake.mark(), len(bot.fake.views)
+    bot.sender.click(button, message=reminder, user_id=USER)
+    answer = bot.fake.wait_for_posted(kind="response", since=mark)[0]
+    assert REFUSED.format("control room") in (answer.text or "")
+    assert len(bot.fake.views) == views and bot.audit("episode.reviewed") == []
+    bot.grant(USER)
+    bot.sender.click(button, message=reminder, user_id=USER)
+    if button == "review_update":
+        bot.fake.wait_for_view("episode_update", since=views)
+    else:
+        bot.fake.wait_for(lambda f: bot.audit("episode.reviewed"))

@@ -21,3 +21,11 @@ class StorageUnavailable(Exception):
 class OutcomeUnknown(StorageUnavailable):
     """The database stopped answering after COMMIT was sent: the change may or may not have
     been saved. Trying again is safe: a change already made is refused and said so."""
+
+
+class InvalidForm(UserError):
+    """A form's answers are wrong: one message per form field (block id), all at once."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(next(iter(errors.values())), field=next(iter(errors)))
+        self.errors = errors

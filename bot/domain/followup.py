@@ -41,6 +41,13 @@ class QuietHours:
         return next_local_time(now, self.end, self.tz, strictly_after=True)
 
 
+def quiet_until(quiet: QuietHours | None, now: datetime, *, high_risk: bool) -> datetime | None:
+    """When a direct message that is not urgent may go (None: now). High risk never waits."""
+    if quiet is None or high_risk or not quiet.contains(now):
+        return None
+    return quiet.end_after(now)
+
+
 def next_local_time(
     now: datetime, at: time, tz: ZoneInfo, *, strictly_after: bool = False
 ) -> datetime:

@@ -58,6 +58,13 @@ class SafeWellStatus(StrEnum):
     TO_BE_DONE = "to_be_done"
 
 
+class NoteKind(StrEnum):
+    """What was added to a still-missing episode's record (see `episode_notes`)."""
+
+    SIGHTING = "sighting"
+    INFORMATION = "information"
+
+
 class RhiStatus(StrEnum):
     PENDING = "pending"
     OFFERED = "offered"
@@ -108,11 +115,19 @@ class MessageKind(StrEnum):
     SAFE_WELL_DONE = "safe_well_done"
     DELIVERY_FAILED = "delivery_failed"
     DELIVERY_RESUMED = "delivery_resumed"
+    # A still-missing episode updated (risk, sighting, information, corrections): its thread.
+    EPISODE_UPDATED = "episode_updated"
+    # Risk raised to high: said at the top of the control-room channel, not only in a thread.
+    RISK_RAISED = "risk_raised"
+    REVIEW_DUE = "review_due"  # to the officer in the case, with buttons
+    REVIEW_OVERDUE = "review_overdue"  # in the episode's thread
 
 
 # Messages that chase an open interview: dropped unsent once it is closed, or its episode is
 # reopened or voided.
 REMINDER_KINDS = frozenset({MessageKind.RHI_REMINDER, MessageKind.RHI_ESCALATION})
+# Messages that chase a risk review: dropped unsent once it is recorded or the child is back.
+REVIEW_KINDS = frozenset({MessageKind.REVIEW_DUE, MessageKind.REVIEW_OVERDUE})
 # Messages that chase a safe-and-well check: dropped unsent once it is done.
 SAFE_WELL_KINDS = frozenset({MessageKind.SAFE_WELL_REMINDER, MessageKind.SAFE_WELL_OVERDUE})
 # Messages that chase an episode or its interview (a reminder, "it is yours now", possibly held
@@ -120,6 +135,7 @@ SAFE_WELL_KINDS = frozenset({MessageKind.SAFE_WELL_REMINDER, MessageKind.SAFE_WE
 CHASING_KINDS = (
     REMINDER_KINDS
     | SAFE_WELL_KINDS
+    | REVIEW_KINDS
     | {MessageKind.RHI_ASSIGNED, MessageKind.EPISODE_ASSIGNED}
 )
 
@@ -149,6 +165,16 @@ class RhiStep(StrEnum):
     LAPSE = "lapse"
 
 
+class ReviewStep(StrEnum):
+    """What a due risk review's follow-up still owes: the reminder to the officer in the case
+    when it falls due and the overdue note in the thread after (DUE), only the note (OVERDUE),
+    or only the reminder, held by quiet hours past the note (REMINDER)."""
+
+    DUE = "due"
+    OVERDUE = "overdue"
+    REMINDER = "reminder"
+
+
 class AuditAction(StrEnum):
     CHILD_CREATED = "child.created"
     EPISODE_LOGGED = "episode.logged"
@@ -157,6 +183,12 @@ class AuditAction(StrEnum):
     EPISODE_VOIDED = "episode.voided"
     EPISODE_VIEWED = "episode.viewed"
     EPISODES_LISTED = "episodes.listed"
+    # Updates while missing. Details say what changed (fields, grades, ids), never the text.
+    RISK_REGRADED = "episode.risk_regraded"
+    EPISODE_REVIEWED = "episode.reviewed"
+    SIGHTING_ADDED = "episode.sighting_added"
+    INFORMATION_ADDED = "episode.information_added"
+    EPISODE_CORRECTED = "episode.corrected"
     RHI_OFFERED = "rhi.offered"
     RHI_DECLINED = "rhi.declined"
     RHI_COMPLETED = "rhi.completed"

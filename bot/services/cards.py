@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.people import age_on, initials
 from bot.domain.refs import format_ref
-from bot.domain.states import EpisodeStatus, RhiStatus, Risk
-from bot.services.results import EpisodeCard, RhiView
-from storage.models import Child, Episode, ReturnInterview
+from bot.domain.states import EpisodeStatus, NoteKind, RhiStatus, Risk
+from bot.services.results import EpisodeCard, NoteView, RhiView, RiskEvent
+from storage.models import Child, Episode, EpisodeNote, ReturnInterview, Review, RiskChange
 
 
 def episode_card(
@@ -44,4 +44,60 @@ def rhi_view(rhi: ReturnInterview) -> RhiView:
         snoozed_until=rhi.snoozed_until,
         completed_at=rhi.completed_at,
         completed_by_org=rhi.completed_by_org,
+    )
+
+
+def risk_history(
+    episode: Episode, changes: list[RiskChange], reviews: list[Review]
+) -> tuple[RiskEvent, ...]:
+    """The grade at the report, then every review and re-grade, oldest first. A re-grade
+    records a review at the same moment: it is shown once, as the re-grade."""
+    initial = Risk(changes[0].from_risk) if changes else Risk(episode.risk_level)
+    events = [
+        RiskEvent(
+            at=episode.created_at,
+            actor=episode.logged_by,
+            decided_by=episode.logged_by,
+            risk=initial,
+            at_report=True,
+        )
+    ]
+    regraded_at = {(c.at, c.decided_by): c for c in changes}
+    next_of = {(r.at, r.decided_by): r.next_due for r in reviews}
+    for change in changes:
+        events.append(
+            RiskEvent(
+                at=change.at,
+                actor=change.actor,
+                decided_by=change.decided_by,
+                risk=Risk(change.to_risk),
+                previous=Risk(change.from_risk),
+                reason=change.reason,
+                next_review=next_of.get((change.at, change.decided_by)),
+            )
+        )
+    for review in reviews:
+        if (review.at, review.decided_by) in regraded_at:
+            continue
+        events.append(
+            RiskEvent(
+                at=review.at,
+                actor=review.actor,
+                decided_by=review.decided_by,
+                risk=Risk(review.risk),
+                reason=review.reason,
+                next_review=review.next_due,
+            )
+        )
+    return tuple(sorted(events, key=lambda e: e.at))
+
+
+def note_view(note: EpisodeNote) -> NoteView:
+    return NoteView(
+        at=note.at,
+        actor=note.actor,
+        kind=NoteKind(note.kind),
+        text=note.text,
+        seen_at=note.seen_at,
+        place=note.place,
     )

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.services.access import AccessService
 from bot.services.audit_log import AuditLog
+from bot.services.episode_lists import EpisodeLists
+from bot.services.episode_updates import UpdateService
 from bot.services.episodes import EpisodeService
 from bot.services.outbox import Outbox
 from bot.services.rhi import RhiService
@@ -23,6 +25,8 @@ class Services:
     clock: Clock
     db: Database
     episodes: EpisodeService
+    updates: UpdateService
+    lists: EpisodeLists
     rhi: RhiService
     access: AccessService
     safe_well: SafeWellService

@@ -1,5 +1,6 @@
-"""Episode use cases: log, return, reopen, show, list. One transaction each; what they enqueue
-for Slack is handed to the outbox after commit."""
+"""Episode use cases: log, return, reopen, show. One transaction each; what they enqueue for
+Slack is handed to the outbox after commit. (Updates while missing: bot.services.
+episode_updates; lists: bot.services.episode_lists.)"""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from bot.domain.returns import ReturnDetails, safe_well_due
 from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus, Risk, SafeWellStatus
 from bot.services import audit
 from bot.services.access import AccessService, Caller, Replayed
-from bot.services.cards import episode_card, rhi_view
+from bot.services.cards import episode_card, note_view, rhi_view, risk_history
 from bot.services.messages import (
     EpisodeAssigned,
     EpisodeConfirmed,
@@ -38,17 +39,20 @@ from bot.services.results import (
     EpisodeDetail,
     HistoryEntry,
     Logged,
-    OpenEpisodes,
     Reopened,
     Returned,
     Voided,
 )
+from bot.services.reviews import ReviewSchedule
 from bot.services.rhi_followups import RhiFollowups
 from bot.services.safe_well import SafeWellFollowups
 from bot.services.voids import stop_what_follows
-from storage import queries
+from storage import episode_records, queries
 from storage.db import Database
 from storage.models import Child, Episode, ReturnInterview
+
+# `/missing show` lists this many of an episode's newest sightings and notes, then counts.
+NOTES_SHOWN = 15
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class EpisodeService:
         access: AccessService,
         followups: RhiFollowups,
         safe_well: SafeWellFollowups,
+        reviews: ReviewSchedule,
         config: EpisodeConfig,
     ) -> None:
         self.db = db
@@ -77,6 +82,7 @@ class EpisodeService:
         self.access = access
         self.followups = followups
         self.safe_well = safe_well
+        self.reviews = reviews
         self.config = config
 
     # -- log -----------------------------------------------------------------------------
@@ -102,7 +108,7 @@ class EpisodeService:
 
     def _already_logged(self, episode_id: int) -> Logged:
         with self.db.read() as session:
-            episode = self._get(session, episode_id)
+            episode = self.get(session, episode_id)
             return Logged(episode_card(episode, episode.child, tz=self.config.tz), already=True)
 
     def _log(self, new: rules.NewEpisode, caller: Caller, now: datetime) -> Logged:
@@ -128,6 +134,7 @@ class EpisodeService:
             )
             session.add(episode)
             session.flush()
+            self.reviews.start(session, episode, now)
             window = now - timedelta(days=self.config.repeat_window_days)
             counts = queries.child_episode_counts(session, child_id=child.id, since=window)
             card = episode_card(episode, child, tz=self.config.tz, counts=counts)
@@ -236,7 +243,7 @@ class EpisodeService:
             raise UserError(text, field=field)
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.RETURN)
-            episode = self._get(session, episode_id, for_update=True)
+            episode = self.get(session, episode_id, for_update=True)
             ref = format_ref(episode.id)
             self._refuse_if_void(episode)
             if episode.status == EpisodeStatus.RETURNED:
@@ -265,6 +272,7 @@ class EpisodeService:
             session.add(rhi)
             session.flush()
             self.followups.schedule(session, rhi, now)
+            self.reviews.stop(session, episode, now)
             audit.record(
                 session,
                 at=now,
@@ -295,7 +303,7 @@ class EpisodeService:
                 ),
                 referral=bool(details.disclosure.strip()),
             )
-            delivery = self._thread_update(
+            delivery = self.thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:returned:{rhi.id}",
@@ -314,7 +322,7 @@ class EpisodeService:
             raise UserError("Say why the episode is reopened: `/missing reopen M-42 <reason>`.")
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.REOPEN)
-            episode = self._get(session, episode_id, for_update=True)
+            episode = self.get(session, episode_id, for_update=True)
             self._refuse_if_void(episode)
             rules.check_transition(EpisodeStatus(episode.status), EpisodeStatus.MISSING)
             rhi = queries.open_rhi(session, episode_id=episode.id, for_update=True)
@@ -330,6 +338,7 @@ class EpisodeService:
             episode.safe_well_status = episode.safe_well_by = None
             episode.safe_well_done_at = None
             self.safe_well.schedule(session, episode, now)
+            self.reviews.resume(session, episode, now)
             audit.record(
                 session,
                 at=now,
@@ -341,7 +350,7 @@ class EpisodeService:
                 reason=reason.strip(),
             )
             card = episode_card(episode, episode.child, tz=self.config.tz)
-            delivery = self._thread_update(
+            delivery = self.thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:reopened:{now.isoformat()}",
@@ -405,7 +414,7 @@ class EpisodeService:
                 rhi_cancelled=rhi_id,
             )
             card = episode_card(episode, episode.child, tz=self.config.tz)
-            delivery = self._thread_update(
+            delivery = self.thread_update(
                 session,
                 episode,
                 key=f"episode:{episode.id}:voided",
@@ -445,7 +454,7 @@ class EpisodeService:
         now = self.clock.now()
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             roles = self.access.require(session, caller, Action.SHOW)
-            episode = self._get(session, episode_id)
+            episode = self.get(session, episode_id)
             history = (
                 queries.episode_history(session, episode_id=episode.id)
                 if allows(roles, Action.HISTORY)
@@ -463,6 +472,11 @@ class EpisodeService:
             window = now - timedelta(days=self.config.repeat_window_days)
             counts = queries.child_episode_counts(session, child_id=episode.child_id, since=window)
             rhi = queries.latest_rhi(session, episode_id=episode.id)
+            changes = episode_records.risk_changes(session, episode_id=episode.id)
+            reviews = episode_records.reviews(session, episode_id=episode.id)
+            notes, notes_total = episode_records.notes(
+                session, episode_id=episode.id, limit=NOTES_SHOWN
+            )
             child = episode.child
             return EpisodeDetail(
                 card=episode_card(episode, child, tz=self.config.tz, counts=counts),
@@ -484,25 +498,14 @@ class EpisodeService:
                 ),
                 voided_by=episode.voided_by,
                 void_reason=episode.void_reason,
+                risk_history=risk_history(episode, changes, reviews),
+                notes=tuple(note_view(n) for n in notes),
+                notes_total=notes_total,
+                review_due_at=episode.review_due_at,
+                review_overdue=self.reviews.is_overdue(episode.review_due_at, now),
             )
 
-    def list_open(self, caller: Caller, *, limit: int = 40) -> OpenEpisodes:
-        now = self.clock.now()
-        with self.access.refusals_audited(caller), self.db.transaction() as session:
-            self.access.require(session, caller, Action.LIST)
-            episodes, total = queries.open_episodes(session, limit=limit)
-            audit.record(
-                session,
-                at=now,
-                actor=caller.user_id,
-                action=AuditAction.EPISODES_LISTED,
-                channel=caller.channel_id,
-                count=total,
-            )
-            cards = tuple(episode_card(e, e.child, tz=self.config.tz) for e in episodes)
-        return OpenEpisodes(cards, total)
-
-    def _thread_update(
+    def thread_update(
         self,
         session: Session,
         episode: Episode,
@@ -543,7 +546,7 @@ class EpisodeService:
         `/missing returned` would answer (already returned: nothing changes)."""
         with self.access.refusals_audited(caller), self.db.read() as session:
             self.access.require(session, replace(caller, request_key=None), Action.RETURN)
-            episode = self._get(session, episode_id)
+            episode = self.get(session, episode_id)
             self._refuse_if_void(episode)
             if episode.status == EpisodeStatus.RETURNED:
                 assert episode.returned_at is not None
@@ -568,7 +571,7 @@ class EpisodeService:
         )
         return [edit] if edit is not None else []
 
-    def _get(self, session: Session, episode_id: int, *, for_update: bool = False) -> Episode:
+    def get(self, session: Session, episode_id: int, *, for_update: bool = False) -> Episode:
         episode = queries.episode_by_id(session, episode_id, for_update=for_update)
         if episode is None:
             raise NotFound(f"There is no episode {format_ref(episode_id)}.")

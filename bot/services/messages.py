@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from bot.domain.states import MessageKind, ReturnHow, RhiStatus, SafeWellStatus
-from bot.services.results import EpisodeCard, RhiView
+from bot.domain.states import MessageKind, ReturnHow, RhiStatus, Risk, SafeWellStatus
+from bot.services.results import EpisodeCard, RhiView, UpdateSummary
 
 
 @dataclass(frozen=True)
@@ -116,11 +116,53 @@ class RhiAssigned:
 
 @dataclass(frozen=True)
 class EpisodeAssigned:
-    """To the officer named on the form, when someone else logged the episode."""
+    """To the officer named on the form, when someone else logged the episode (or, with
+    `reassigned`, named them the officer in the case later, on the update form)."""
 
     kind: ClassVar[MessageKind] = MessageKind.EPISODE_ASSIGNED
     card: EpisodeCard
     by: str
+    reassigned: bool = False
+
+
+@dataclass(frozen=True)
+class EpisodeUpdated:
+    """In the episode's thread: what an update changed, in words, never its content."""
+
+    kind: ClassVar[MessageKind] = MessageKind.EPISODE_UPDATED
+    card: EpisodeCard
+    actor: str
+    summary: UpdateSummary
+
+
+@dataclass(frozen=True)
+class RiskRaised:
+    """At the top of the control-room channel: a missing child's risk is now high."""
+
+    kind: ClassVar[MessageKind] = MessageKind.RISK_RAISED
+    card: EpisodeCard
+    previous: Risk
+    decided_by: str
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    """To the officer in the case: the risk review is due, with buttons to record it."""
+
+    kind: ClassVar[MessageKind] = MessageKind.REVIEW_DUE
+    card: EpisodeCard
+    due_at: datetime
+    interval_hours: float
+
+
+@dataclass(frozen=True)
+class ReviewOverdue:
+    """In the episode's thread: the review fell due and none has been recorded."""
+
+    kind: ClassVar[MessageKind] = MessageKind.REVIEW_OVERDUE
+    card: EpisodeCard
+    due_at: datetime
+    officer_id: str
 
 
 @dataclass(frozen=True)
@@ -225,4 +267,8 @@ Outbound = (
     | SafeWellDone
     | DeliveryFailed
     | DeliveryResumed
+    | EpisodeUpdated
+    | RiskRaised
+    | ReviewDue
+    | ReviewOverdue
 )

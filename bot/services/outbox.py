@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.refs import format_ref
-from bot.domain.states import REMINDER_KINDS, SAFE_WELL_KINDS, DeliveryStatus, MessageKind
+from bot.domain.states import (
+    REMINDER_KINDS,
+    REVIEW_KINDS,
+    SAFE_WELL_KINDS,
+    DeliveryStatus,
+    MessageKind,
+)
 from bot.domain.timetext import fmt_local
 from bot.services.messages import (
     DeliveryFailed,
@@ -37,7 +43,7 @@ from bot.services.messages import (
     ReminderActed,
 )
 from bot.services.ports import DeliveryError, Notifier, Renderer
-from storage import queries
+from storage import episode_records, queries
 from storage.db import Database
 from storage.models import DeliveryPause, Episode, OutboxMessage
 
@@ -514,10 +520,17 @@ class Outbox:
         return {**delivery.payload, "text": text[:3000], "blocks": blocks}
 
     def _still_wanted(self, delivery: Claimed, now: datetime) -> bool:
-        """An outcome or a snooze recorded after a reminder was queued stops it."""
+        """An outcome or a snooze recorded after a reminder was queued stops it; so do a
+        review or a return recorded after a review reminder was queued, and a safe-and-well
+        check recorded after its reminder was queued."""
         if delivery.kind in SAFE_WELL_KINDS and delivery.episode_id is not None:
             with self.db.read() as session:
                 return queries.safe_well_pending(session, delivery.episode_id)
+        if delivery.kind in REVIEW_KINDS and delivery.episode_id is not None:
+            with self.db.read() as session:
+                missing, due = episode_records.review_state(session, delivery.episode_id)
+            # Queued once its review fell due: a later review moved the due time past it.
+            return missing and due is not None and due <= delivery.created_at
         if delivery.rhi_id is None or delivery.kind not in REMINDER_KINDS:
             return True
         with self.db.read() as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.domain.states import EpisodeStatus, RhiStatus, Risk
+from bot.domain.states import EpisodeStatus, NoteKind, RhiStatus, Risk
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,30 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class RiskEvent:
+    """One line of an episode's risk history: graded at the report, reviewed, or re-graded."""
+
+    at: datetime
+    actor: str  # who recorded it
+    decided_by: str
+    risk: Risk  # the grade it left
+    previous: Risk | None = None  # set on a re-grade
+    reason: str | None = None
+    next_review: datetime | None = None
+    at_report: bool = False
+
+
+@dataclass(frozen=True)
+class NoteView:
+    at: datetime
+    actor: str
+    kind: NoteKind
+    text: str
+    seen_at: datetime | None = None
+    place: str | None = None
+
+
+@dataclass(frozen=True)
 class EpisodeDetail:
     """Everything about an episode, for authorised staff, privately."""
 
@@ -79,6 +103,12 @@ class EpisodeDetail:
     # A void episode: who voided it and why, as typed (private, like the rest of this).
     voided_by: str | None = None
     void_reason: str | None = None
+    risk_history: tuple[RiskEvent, ...] = ()
+    # The newest notes (oldest of them first), and how many there are in all.
+    notes: tuple[NoteView, ...] = ()
+    notes_total: int = 0
+    review_due_at: datetime | None = None
+    review_overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,9 +142,78 @@ class Voided:
 
 
 @dataclass(frozen=True)
+class OpenEpisode:
+    card: EpisodeCard
+    review_due_at: datetime | None = None
+    review_overdue: bool = False
+
+
+@dataclass(frozen=True)
 class OpenEpisodes:
-    cards: tuple[EpisodeCard, ...]
+    rows: tuple[OpenEpisode, ...]
     total: int
+    # Of all open episodes (not only those listed): reviews past due by the overdue margin.
+    reviews_overdue: int = 0
+
+    @property
+    def cards(self) -> tuple[EpisodeCard, ...]:
+        return tuple(row.card for row in self.rows)
+
+
+@dataclass(frozen=True)
+class RecentReturn:
+    card: EpisodeCard
+    rhi: RhiView | None
+
+
+@dataclass(frozen=True)
+class RecentReturns:
+    rows: tuple[RecentReturn, ...]
+    total: int
+    hours: int
+
+
+@dataclass(frozen=True)
+class UpdateForm:
+    """What the update form opens with: the episode's details as they stand."""
+
+    card: EpisodeCard
+    last_seen_place: str
+    description: str
+    reported_by: str
+    incident_ref: str | None
+    placing_authority: str | None
+    risk_factors: tuple[str, ...]
+    officer_id: str
+    review_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UpdateSummary:
+    """What an update changed, without its content (it goes to the episode's thread)."""
+
+    regraded: tuple[Risk, Risk] | None = None  # (from, to)
+    decided_by: str | None = None
+    reviewed: Risk | None = None  # the risk reviewed and kept
+    next_review: datetime | None = None
+    sighting: bool = False
+    information: bool = False
+    corrected: tuple[str, ...] = ()  # names from bot.domain.episode_update.CORRECTABLE
+
+
+@dataclass(frozen=True)
+class Updated:
+    ref: str
+    summary: UpdateSummary
+    # True when this was the same form submitted again: nothing more was changed.
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    ref: str
+    risk: Risk
+    next_review: datetime
 
 
 @dataclass(frozen=True)

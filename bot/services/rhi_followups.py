@@ -87,10 +87,7 @@ class RhiFollowups:
 
     def quiet_until(self, now: datetime, *, high_risk: bool) -> datetime | None:
         """When a direct message that is not urgent may go (None: now)."""
-        quiet = self.policy.quiet
-        if quiet is None or high_risk or not quiet.contains(now):
-            return None
-        return quiet.end_after(now)
+        return rules.quiet_until(self.policy.quiet, now, high_risk=high_risk)
 
     def ensure_current(self, session: Session, now: datetime) -> None:
         """At start-up: the daily overdue-lists follow-up exists, and if the settings the

@@ -13,6 +13,7 @@ from bot.services.access import AccessService
 from bot.services.followups import FollowupRunner
 from bot.services.outbox import Outbox, Outcome
 from bot.services.ports import Directory
+from bot.services.reviews import ReviewSchedule
 from bot.services.rhi_followups import RhiFollowups
 from storage.db import Database
 from storage.models import SchedulerPass
@@ -40,6 +41,7 @@ class Sweeper:
         clock: Clock,
         runner: FollowupRunner,
         rhi_followups: RhiFollowups,
+        reviews: ReviewSchedule,
         outbox: Outbox,
         access: AccessService,
         directory: Directory,
@@ -49,6 +51,7 @@ class Sweeper:
         self.clock = clock
         self.runner = runner
         self.rhi_followups = rhi_followups
+        self.reviews = reviews
         self.created_at = clock.now()
         self._daily_ensured = False
         self.outbox = outbox
@@ -84,6 +87,7 @@ class Sweeper:
             if not self._daily_ensured:
                 with self.db.transaction() as session:
                     self.rhi_followups.ensure_current(session, now)
+                    self.reviews.ensure_current(session, now)
                 self._daily_ensured = True
             self.access.refresh_usergroups(self.directory)
             self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)

@@ -226,10 +226,15 @@ def rhi_status_changed(msg: RhiStatusChanged, *, now: datetime, tz: ZoneInfo) ->
 
 def episode_assigned(msg: EpisodeAssigned, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     card = msg.card
+    did = (
+        f"named you the officer in the case for *{card.ref}*"
+        if msg.reassigned
+        else f"logged *{card.ref}* and named you the officer in the case"
+    )
     text = (
-        f":rotating_light: {who(msg.by)} logged *{card.ref}* and named you the officer in the "
-        f"case: {card.initials}, age {card.age}, {risk_badge(card.risk)}, last seen "
-        f"{fmt_local(card.last_seen_at, tz)}.\nDetails: `/missing show {card.ref}` (private). "
-        "You will be reminded about the return home interview once the child is back."
+        f":rotating_light: {who(msg.by)} {did}: {card.initials}, age {card.age}, "
+        f"{risk_badge(card.risk)}, last seen {fmt_local(card.last_seen_at, tz)}.\n"
+        f"Details: `/missing show {card.ref}` (private). You will be asked to review the risk "
+        "while the child is missing, and reminded about the return home interview once back."
     )
     return message(f"{card.ref} is yours: you are the officer in the case", [section(text)])

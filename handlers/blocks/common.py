@@ -20,7 +20,9 @@ SECTION_LIMIT = 3000
 
 
 def risk_badge(risk: Risk) -> str:
-    return f"{RISK_ICON[risk]} *{risk.label} risk*"
+    # "No apparent risk" says it already: no second "risk".
+    words = risk.label if risk is Risk.NO_APPARENT_RISK else f"{risk.label} risk"
+    return f"{RISK_ICON[risk]} *{words}*"
 
 
 def section(text: str) -> SectionBlock:

@@ -24,7 +24,7 @@ CALLBACK_ID = "new_episode"
 YES, NO = "yes", "no"
 
 
-def _input(
+def input_block(
     block_id: str,
     label: str,
     element: Any,
@@ -55,7 +55,7 @@ def new_episode_view(
     risk_options = [Option(value=r.value, text=r.label) for r in Risk]
     care = Option(value=YES, text="Yes") if looked_after else Option(value=NO, text="No")
     placing = [
-        _input(
+        input_block(
             "placing_authority",
             "Placing authority",
             PlainTextInputElement(max_length=200),
@@ -64,20 +64,20 @@ def new_episode_view(
         )
     ]
     blocks = [
-        _input(
+        input_block(
             "child_name",
             "Child's full name",
             PlainTextInputElement(initial_value=name[:200] or None, max_length=200),
         ),
-        _input("date_of_birth", "Date of birth", DatePickerElement()),
-        _input("last_seen_at", "Last seen (date and time)", DateTimePickerElement()),
-        _input("last_seen_place", "Last seen where", PlainTextInputElement(max_length=400)),
-        _input(
+        input_block("date_of_birth", "Date of birth", DatePickerElement()),
+        input_block("last_seen_at", "Last seen (date and time)", DateTimePickerElement()),
+        input_block("last_seen_place", "Last seen where", PlainTextInputElement(max_length=400)),
+        input_block(
             "risk_level",
             "Risk",
             StaticSelectElement(placeholder="Grade the risk", options=risk_options),
         ),
-        _input(
+        input_block(
             "looked_after",
             "Looked after (in care)?",
             RadioButtonsElement(
@@ -87,31 +87,31 @@ def new_episode_view(
             dispatch=True,
         ),
         *(placing if looked_after else []),
-        _input(
+        input_block(
             "risk_factors",
             "Risk factors",
             CheckboxesElement(options=[Option(value=k, text=v) for k, v in RISK_FACTORS.items()]),
             optional=True,
         ),
-        _input(
+        input_block(
             "description",
             "Description and clothing",
             PlainTextInputElement(multiline=True, max_length=2000),
             optional=True,
         ),
-        _input(
+        input_block(
             "reported_by",
             "Reported by (name and how to reach them)",
             PlainTextInputElement(multiline=True, max_length=2000),
             optional=True,
         ),
-        _input(
+        input_block(
             "incident_ref",
             "Force incident / log number",
             PlainTextInputElement(max_length=60),
             optional=True,
         ),
-        _input("officer", "Officer in the case", UserSelectElement(initial_user=officer_id)),
+        input_block("officer", "Officer in the case", UserSelectElement(initial_user=officer_id)),
     ]
     view = View(
         type="modal",

@@ -15,8 +15,9 @@ from bot.domain.states import OPEN_RHI_STATUSES, EpisodeStatus
 from bot.domain.timetext import ACCEPTED_FORMS, fmt_duration, fmt_local, fmt_local_short
 from bot.services.access import GrantView
 from bot.services.audit_log import AuditEntry
-from bot.services.results import EpisodeDetail, OpenEpisodes, RhiListing, RhiView
+from bot.services.results import EpisodeDetail, OpenEpisodes, RecentReturns, RhiListing, RhiView
 from handlers.blocks.common import care_text, context, message, risk_badge, section, who
+from handlers.blocks.episode_records import record_blocks, review_line
 from handlers.escape import clip, esc
 
 USAGE = f"""*/missing* — log and follow missing-child episodes
@@ -25,10 +26,13 @@ USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing returned <ref> <when> [<note>]` — record the return at once; starts the RHI clock
 • `/missing safewell <ref> done [at <when>] [by @someone]` — the police safe-and-well check
 • `/missing reopen <ref> <reason>` — undo a return recorded in error
+• `/missing update <ref>` — while missing: re-grade the risk, add a sighting or information,
+  correct details (opens a form)
 • `/missing void <ref> <reason>` — logged in error, or `duplicate of <ref>`: out of lists and
   figures, reminders stopped (safeguarding, or whoever logged it within the hour)
-• `/missing show <ref>` — full details and history (private, audited)
-• `/missing list` — episodes still open, longest missing first
+• `/missing show <ref>` — full details, risk history, sightings and notes (private, audited)
+• `/missing list` — still missing: high risk first, then longest missing; overdue reviews
+• `/missing list returned` — children back in the last 24 hours
 • `/missing rhi` — your open return home interviews, soonest due first
 • `/missing rhi <ref> done [<when>] [by <organisation>]` · `offered` · `declined`
   · `notdone <reason>` · `assign @someone` · `snooze <hours>`
@@ -73,6 +77,9 @@ def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dic
         )
     elif card.status is EpisodeStatus.MISSING:
         lines.append(f"*Missing for:* {fmt_duration(now - card.last_seen_at)}")
+    review = review_line(detail, now=now, tz=tz)
+    if review:
+        lines.append(review)
     if detail.rhi:
         lines.append(rhi_line(detail.rhi, now=now, tz=tz))
     blocks: list[Block] = [HeaderBlock(text=f"{card.ref} (private)")]
@@ -88,6 +95,7 @@ def episode_detail(detail: EpisodeDetail, *, now: datetime, tz: ZoneInfo) -> dic
             or "• nothing yet"
         )
         blocks += [DividerBlock(), section(f"*History*\n{clip(history, 2800)}")]
+    blocks += record_blocks(detail, tz=tz)
     blocks.append(context("This view is recorded in the audit trail."))
     return message(f"{card.ref}: details (private)", blocks)
 
@@ -122,21 +130,61 @@ def rhi_line(rhi: RhiView, *, now: datetime, tz: ZoneInfo) -> str:
 
 
 def open_list(listing: OpenEpisodes, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    cards, total = listing.cards, listing.total
-    if not cards:
+    total = listing.total
+    if not listing.rows:
         return text_message("No episode is open: nobody is recorded as missing.")
-    lines = [
-        f"• *{c.ref}* {c.initials}, {c.age} · {risk_badge(c.risk)} · missing "
-        f"{fmt_duration(now - c.last_seen_at)} "
-        f"(since {fmt_local_short(c.last_seen_at, tz, now=now)})"
-        for c in cards
-    ]
-    blocks: list[Block] = [section(f"*Open episodes: {total}*, longest missing first")]
+    lines = []
+    for row in listing.rows:
+        c, due = row.card, row.review_due_at
+        review = ""
+        if row.review_overdue and due is not None:
+            review = f" · :warning: *review overdue* by {fmt_duration(now - due)}"
+        elif due is not None and due <= now:
+            review = " · review due now"
+        lines.append(
+            f"• *{c.ref}* {c.initials}, {c.age} · {risk_badge(c.risk)} · missing "
+            f"{fmt_duration(now - c.last_seen_at)} "
+            f"(since {fmt_local_short(c.last_seen_at, tz, now=now)}){review}"
+        )
+    overdue = listing.reviews_overdue
+    heading = f"*Open episodes: {total}*, high risk first, then longest missing" + (
+        f" · :warning: *{overdue} risk review{'s' if overdue != 1 else ''} overdue*"
+        if overdue
+        else ""
+    )
+    blocks: list[Block] = [section(heading)]
     for start in range(0, len(lines), 15):
         blocks.append(section("\n".join(lines[start : start + 15])))
-    if total > len(cards):
-        blocks.append(context(f"Showing the first {len(cards)} of {total}."))
+    if total > len(lines):
+        blocks.append(context(f"Showing the first {len(lines)} of {total}."))
     return message(f"Open episodes: {total}", blocks)
+
+
+def returns_list(returns: RecentReturns, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    if not returns.rows:
+        return text_message(f"Nobody has come back in the last {returns.hours} hours.")
+    lines = []
+    for row in returns.rows:
+        c, rhi = row.card, row.rhi
+        back = c.returned_at or now
+        interview = ""
+        if rhi is not None and rhi.status in OPEN_RHI_STATUSES:
+            state = "overdue" if now > rhi.due_at else "due"
+            interview = f" · RHI {state} {fmt_local_short(rhi.due_at, tz, now=now)}"
+        elif rhi is not None:
+            interview = f" · RHI {rhi.status.label}"
+        lines.append(
+            f"• *{c.ref}* {c.initials}, {c.age} · {risk_badge(c.risk)} · back "
+            f"{fmt_local_short(back, tz, now=now)} after {fmt_duration(back - c.last_seen_at)}"
+            f"{interview}"
+        )
+    heading = f"*Returned in the last {returns.hours} hours: {returns.total}*, latest first"
+    blocks: list[Block] = [section(heading)]
+    for start in range(0, len(lines), 15):
+        blocks.append(section("\n".join(lines[start : start + 15])))
+    if returns.total > len(lines):
+        blocks.append(context(f"Showing the latest {len(lines)} of {returns.total}."))
+    return message(f"Returned in the last {returns.hours} hours: {returns.total}", blocks)
 
 
 def rhi_list(listing: RhiListing, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:

@@ -108,8 +108,8 @@ def test_show_is_audited_and_history_leaves_views_out(world: World) -> None:
     assert [v.actor for v in views] == [OFFICER, OFFICER, LOGGER]
 
 
-def test_open_list_is_longest_missing_first(world: World) -> None:
+def test_open_list_at_one_risk_is_longest_missing_first(world: World) -> None:
     world.log(last_seen_at=world.clock.now() - timedelta(hours=1))
     world.log(child_name="Ann Other", last_seen_at=world.clock.now() - timedelta(hours=5))
-    listing = world.services.episodes.list_open(caller=as_(LOGGER))
+    listing = world.services.lists.open_episodes(caller=as_(LOGGER))
     assert [c.ref for c in listing.cards] == ["M-2", "M-1"] and listing.total == 2
