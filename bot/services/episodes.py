@@ -18,6 +18,7 @@ from bot.domain.errors import NotFound, UserError
 from bot.domain.people import name_key
 from bot.domain.refs import format_ref
 from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus
+from bot.domain.text import NOTE_LIMIT, check_text
 from bot.services import audit
 from bot.services.access import AccessService, Caller, Replayed
 from bot.services.cards import episode_card, rhi_view
@@ -188,6 +189,7 @@ class EpisodeService:
     def record_return(
         self, episode_id: int, caller: Caller, *, returned_at: datetime | None, note: str = ""
     ) -> Returned:
+        check_text(note, limit=NOTE_LIMIT, what="the note")
         now = self.clock.now()
         actor = caller.user_id
         when = returned_at or now
@@ -246,6 +248,7 @@ class EpisodeService:
         actor = caller.user_id
         if not reason.strip():
             raise UserError("Say why the episode is reopened: `/missing reopen M-42 <reason>`.")
+        check_text(reason, limit=NOTE_LIMIT, what="the reason")
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.REOPEN)
             episode = self._get(session, episode_id, for_update=True)

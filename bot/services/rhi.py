@@ -15,8 +15,10 @@ from bot.clock import Clock
 from bot.domain import rhi as rules
 from bot.domain.access import Action
 from bot.domain.errors import NotFound, UserError
+from bot.domain.people import is_staff_id
 from bot.domain.refs import format_ref
 from bot.domain.states import OPEN_RHI_STATUSES, AuditAction, EpisodeStatus, RhiStatus
+from bot.domain.text import NOTE_LIMIT, ORGANISATION_LIMIT, check_text
 from bot.services import audit
 from bot.services.access import AccessService, Caller
 from bot.services.cards import episode_card, rhi_view
@@ -98,6 +100,8 @@ class RhiService:
         reason: str = "",
         message: MessageRef | None = None,
     ) -> RhiView:
+        check_text(organisation, limit=ORGANISATION_LIMIT, what="the organisation")
+        check_text(reason, limit=NOTE_LIMIT, what="the reason")
         now = self.clock.now()
         actor = caller.user_id
         with self.access.refusals_audited(caller), self.db.transaction() as session:
@@ -159,6 +163,8 @@ class RhiService:
         rhi_id: int | None = None,
         message: MessageRef | None = None,
     ) -> RhiView:
+        if not is_staff_id(to):
+            raise UserError("Choose one person to chase it; nothing was changed.")
         now = self.clock.now()
         actor = caller.user_id
         with self.access.refusals_audited(caller), self.db.transaction() as session:
