@@ -141,7 +141,6 @@ class RhiService:
                     ref=format_ref(episode_id),
                     status=status,
                     actor=actor,
-                    organisation=rhi.completed_by_org,
                 ),
                 target=self.control_room_channel,
                 now=now,

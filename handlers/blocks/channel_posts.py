@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
 
-from bot.domain.states import RhiStatus
 from bot.domain.timetext import fmt_duration, fmt_local
 from bot.services.messages import (
     EpisodeConfirmed,
@@ -18,7 +17,6 @@ from bot.services.messages import (
     RhiStatusChanged,
 )
 from handlers.blocks.common import care_text, context, message, risk_badge, section, who
-from handlers.escape import esc
 
 
 def episode_posted(msg: EpisodePosted, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
@@ -88,9 +86,6 @@ def episode_reopened(msg: EpisodeReopened, *, now: datetime, tz: ZoneInfo) -> di
 
 
 def rhi_status_changed(msg: RhiStatusChanged, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    extra = ""
-    if msg.status is RhiStatus.COMPLETED and msg.organisation:
-        extra = f" by {esc(msg.organisation)}"
     label = msg.status.label
-    text = f"Return home interview for *{msg.ref}*: {label}{extra} ({who(msg.actor)})."
+    text = f"Return home interview for *{msg.ref}*: {label} ({who(msg.actor)})."
     return message(f"{msg.ref} RHI {label}", [section(text)])
