@@ -25,7 +25,7 @@ from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
 from handlers.callers import command_caller
 from handlers.command_text import parse_admin, parse_returned, parse_rhi, split_command
-from handlers.errors import answer_for, log_error, report
+from handlers.errors import answer_for, log_error, open_view, report
 from handlers.escape import esc
 
 log = logging.getLogger(__name__)
@@ -58,14 +58,14 @@ def _open_form(
     services: Services,
 ) -> None:
     try:
+        caller = command_caller(command)
         # Refuse before the form is filled in, not after.
-        services.access.check(command_caller(command), Action.LOG)
-        client.views_open(
-            trigger_id=command["trigger_id"],
-            view=new_episode_view(
-                name=" ".join(args),
-                officer_id=command["user_id"],
-                channel_id=command.get("channel_id"),
+        services.access.check(caller, Action.LOG)
+        open_view(
+            client,
+            command.get("trigger_id"),
+            new_episode_view(
+                name=" ".join(args), officer_id=caller.user_id, channel_id=caller.channel_id
             ),
         )
     except Exception as error:
