@@ -260,6 +260,11 @@ def build_app(
         client=client,
         signing_secret=settings.slack_signing_secret,
         token_verification_enabled=True,
+        # Without a logger of its own, Bolt copies the root logger's level into its loggers
+        # when the app is built, so LOG_LEVEL=DEBUG would turn on its DEBUG lines, which
+        # print each answer sent to Slack (a child's details, for /missing show). Given this
+        # one, Bolt's loggers follow bot.log_setup, which holds "slack_bolt" at INFO.
+        logger=logging.getLogger("slack_bolt"),
         **app_options,
     )
 

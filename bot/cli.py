@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import build_app, build_client, build_services
 from bot.domain.errors import StorageUnavailable, UserError
+from bot.log_setup import configure_logging
 from bot.operator_commands import (
     CommandError,
     audit_export_arguments,
@@ -39,16 +40,6 @@ from storage.db import REQUEST_DEADLINE_SECONDS, Database
 from storage.migrate import current_revision, upgrade
 
 log = logging.getLogger("missing_bot")
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Alembic announces every plugin it loads at INFO: noise for an operator.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -232,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         _say(exc.problems)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     try:
         return COMMANDS[args.command][0](settings, args)
     except SettingsError as exc:

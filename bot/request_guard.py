@@ -116,6 +116,11 @@ class SlackRequestGuard:
             return Refused(401, UNAUTHORIZED, "signature does not match")
         return Verified(body)
 
+    def sign(self, timestamp: str, body: bytes) -> str:
+        """The signature Slack would send for `body` at `timestamp` (for a body the web layer
+        re-encoded after this guard verified the original)."""
+        return _sign(self._secret, timestamp.encode("ascii"), body).decode("ascii")
+
     def _header_problem(self, timestamp: object, signature: object) -> str | None:
         """Why the headers alone rule the request out, or None. Reads no body."""
         if not isinstance(timestamp, str) or not timestamp:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.log_setup import LIBRARY_FLOORS, hold_back_libraries
+
 
 class _OneLine(logging.Handler):
     """Warnings and errors as a single line in the console; the traceback goes to the file."""
@@ -40,10 +42,14 @@ def demo_logging(level: str, log_file: Path | None, echo: Callable[[str], None])
         handlers.append(file_handler)
     root.handlers = handlers
     root.setLevel(level.upper())
+    libraries = {name: logging.getLogger(name).level for name in LIBRARY_FLOORS}
+    hold_back_libraries(root.level)
     try:
         yield
     finally:
         root.handlers = saved_handlers
         root.setLevel(saved_level)
+        for name, saved in libraries.items():
+            logging.getLogger(name).setLevel(saved)
         for handler in handlers:
             handler.close()

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.domain.access import Role, parse_role
 from bot.domain.errors import UserError
 from bot.domain.refs import parse_ref
+from bot.domain.text import quoted
 from bot.domain.timetext import ACCEPTED_FORMS, UnreadableTime, take_time
 
-MAX_NOTE = 1000
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -41,12 +41,11 @@ def parse_returned(args: list[str], *, now: datetime, tz: ZoneInfo) -> ReturnReq
     if when is None and rest[:1] and rest[0].lower() == "at":
         # `at` says a time follows: never record "now" for a time that could not be read.
         raise UnreadableTime(
-            f"I couldn't read the time `{' '.join(rest[1:3])[:40]}`. Use {ACCEPTED_FORMS} "
+            f"I couldn't read the time `{quoted(' '.join(rest[1:3]))}`. Use {ACCEPTED_FORMS} "
             "(UK time), or leave the time out to record the return now."
         )
     note = " ".join(rest[used:])
-    if len(note) > MAX_NOTE:
-        raise UserError(f"Keep the note under {MAX_NOTE} characters.")
+    # Its length and characters are the service's to judge (bot.domain.text).
     return ReturnRequest(episode_id, when, note)
 
 
@@ -78,7 +77,9 @@ def parse_safewell(args: list[str], *, now: datetime, tz: ZoneInfo) -> SafeWellR
     if rest:
         when, used = _longest_time(rest, now=now, tz=tz)
         if used != len(rest):
-            raise UserError(f"I couldn't read `{' '.join(rest)[:40]}` as a time. {SAFE_WELL_USAGE}")
+            raise UserError(
+                f"I couldn't read `{quoted(' '.join(rest))}` as a time. {SAFE_WELL_USAGE}"
+            )
     return SafeWellRequest(episode_id, when, user)
 
 
@@ -87,7 +88,7 @@ def _longest_time(words: list[str], *, now: datetime, tz: ZoneInfo) -> tuple[dat
     when, used = take_time(words, now=now, tz=tz)
     if when is None:
         raise UnreadableTime(
-            f"I couldn't read the time `{words[0][:40]}`. Use {ACCEPTED_FORMS} (UK time)."
+            f"I couldn't read the time `{quoted(words[0])}`. Use {ACCEPTED_FORMS} (UK time)."
         )
     return when, used
 
@@ -125,8 +126,6 @@ def parse_rhi(args: list[str], *, now: datetime, tz: ZoneInfo) -> RhiRequest:
         reason = " ".join(rest)
         if not reason:
             raise UserError("Say why it was not done: `/missing rhi M-42 notdone <reason>`.")
-        if len(reason) > MAX_NOTE:
-            raise UserError(f"Keep the reason under {MAX_NOTE} characters.")
         return RhiRequest("notdone", episode_id, reason=reason)
     if action == "assign":
         match = _MENTION.match(rest[0]) if len(rest) == 1 else None
@@ -137,7 +136,7 @@ def parse_rhi(args: list[str], *, now: datetime, tz: ZoneInfo) -> RhiRequest:
         return RhiRequest("assign", episode_id, user_id=match[1])
     if action == "snooze":
         return RhiRequest("snooze", episode_id, hours=_hours(rest))
-    raise UserError(f"I don't know `{action[:20]}` for a return home interview. {RHI_USAGE}")
+    raise UserError(f"I don't know `{quoted(action, 20)}` for a return home interview. {RHI_USAGE}")
 
 
 def _parse_done(episode_id: int, rest: list[str], *, now: datetime, tz: ZoneInfo) -> RhiRequest:
@@ -148,8 +147,6 @@ def _parse_done(episode_id: int, rest: list[str], *, now: datetime, tz: ZoneInfo
         organisation = " ".join(rest[at + 1 :])
         if not organisation:
             raise UserError("`by` needs the organisation that did the interview.")
-        if len(organisation) > 200:
-            raise UserError("Keep the organisation under 200 characters.")
         rest = rest[:at]
     when = None
     if rest:
@@ -159,7 +156,9 @@ def _parse_done(episode_id: int, rest: list[str], *, now: datetime, tz: ZoneInfo
             raise UserError(f"`at` needs a time: {ACCEPTED_FORMS}.")
         when, used = _longest_time(rest, now=now, tz=tz)
         if used != len(rest):
-            raise UserError(f"I couldn't read `{' '.join(rest)[:40]}` as a time: {ACCEPTED_FORMS}.")
+            raise UserError(
+                f"I couldn't read `{quoted(' '.join(rest))}` as a time: {ACCEPTED_FORMS}."
+            )
     return RhiRequest("done", episode_id, when=when, organisation=organisation)
 
 
@@ -170,7 +169,7 @@ def _hours(rest: list[str]) -> float:
     try:
         hours = float(text)
     except ValueError:
-        raise UserError(f"`{rest[0][:20]}` is not a number of hours.") from None
+        raise UserError(f"`{quoted(rest[0], 20)}` is not a number of hours.") from None
     if not hours > 0 or hours != hours:  # also refuses NaN
         raise UserError("Snooze needs a positive number of hours, e.g. `snooze 4`.")
     return hours
@@ -195,8 +194,6 @@ def parse_void(args: list[str]) -> VoidRequest:
     reason = " ".join(args[1:])
     if not reason:
         raise UserError(f"Say why {args[0][:20]} is void: {VOID_USAGE}.")
-    if len(reason) > MAX_NOTE:
-        raise UserError(f"Keep the reason under {MAX_NOTE} characters.")
     duplicate_of = None
     match = _DUPLICATE.match(reason)
     if match:
@@ -229,12 +226,12 @@ def parse_admin(args: list[str]) -> AdminRequest:
     if action in ("roles", "list"):
         return AdminRequest("roles")
     if action not in ("grant", "revoke"):
-        raise UserError(f"I don't know `admin {action[:20]}`. {ADMIN_USAGE}")
+        raise UserError(f"I don't know `admin {quoted(action, 20)}`. {ADMIN_USAGE}")
     match = _MENTION.match(rest[0]) if rest else None
     if not match or len(rest) != 2:
         raise UserError(f"`{action}` needs one person and one role. {ADMIN_USAGE}")
     try:
         role = parse_role(rest[1])
     except ValueError:
-        raise UserError(f"`{rest[1][:30]}` is not a role. {ADMIN_USAGE}") from None
+        raise UserError(f"`{quoted(rest[1], 30)}` is not a role. {ADMIN_USAGE}") from None
     return AdminRequest(action, match[1], role)

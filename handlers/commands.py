@@ -36,7 +36,7 @@ from handlers.command_text import (
     split_command,
 )
 from handlers.episode_update import open_form as open_update_form
-from handlers.errors import answer_for, log_error, report
+from handlers.errors import answer_for, log_error, open_view, report
 from handlers.escape import esc
 from handlers.return_answer import returned_text
 
@@ -77,14 +77,14 @@ def _open_form(
     services: Services,
 ) -> None:
     try:
+        caller = command_caller(command)
         # Refuse before the form is filled in, not after.
-        services.access.check(command_caller(command), Action.LOG)
-        client.views_open(
-            trigger_id=command["trigger_id"],
-            view=new_episode_view(
-                name=" ".join(args),
-                officer_id=command["user_id"],
-                channel_id=command.get("channel_id"),
+        services.access.check(caller, Action.LOG)
+        open_view(
+            client,
+            command.get("trigger_id"),
+            new_episode_view(
+                name=" ".join(args), officer_id=caller.user_id, channel_id=caller.channel_id
             ),
         )
     except Exception as error:
@@ -112,9 +112,10 @@ def _return_form(
         return
     ack()  # the form opens at once: a trigger id expires in 3 seconds
     try:
-        client.views_open(
-            trigger_id=command["trigger_id"],
-            view=return_view(
+        open_view(
+            client,
+            command.get("trigger_id"),
+            return_view(
                 found,
                 officer_id=caller.user_id,
                 channel_id=caller.channel_id,
@@ -137,7 +138,7 @@ def _open_update(
         open_update_form(
             parse_ref(ref),
             command_caller(command),
-            trigger_id=command["trigger_id"],
+            trigger_id=command.get("trigger_id"),
             client=client,
             services=services,
         )

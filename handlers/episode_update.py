@@ -18,7 +18,7 @@ from bot.services.access import Caller
 from bot.services.container import Services
 from handlers.blocks.update_modal import fingerprint, update_view
 from handlers.callers import view_caller
-from handlers.errors import STORAGE_DOWN, UNEXPECTED
+from handlers.errors import STORAGE_DOWN, UNEXPECTED, open_view
 from handlers.new_episode import FORM_OUTCOME_UNKNOWN
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,14 @@ _CORRECTION_OF = {"officer": "officer_id"}
 
 
 def open_form(
-    episode_id: int, caller: Caller, *, trigger_id: str, client: WebClient, services: Services
+    episode_id: int, caller: Caller, *, trigger_id: object, client: WebClient, services: Services
 ) -> None:
     """Refused (privately, by the caller's listener) before it opens, if it may not."""
     form = services.updates.form(episode_id, caller)
-    client.views_open(
-        trigger_id=trigger_id,
-        view=update_view(
+    open_view(
+        client,
+        trigger_id,
+        update_view(
             form,
             caller_id=caller.user_id,
             channel_id=caller.channel_id,

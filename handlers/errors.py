@@ -6,10 +6,13 @@ import logging
 from typing import Any
 
 from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import OutcomeUnknown, StorageUnavailable, UserError
+from bot.domain.text import quoted
 from handlers.escape import placeholders
+from handlers.shapes import request_id
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +59,36 @@ def report(error: Exception, respond: Respond | None, *, what: object = "request
     log_error(error, what=what)
     if respond is None:
         return
+    status: int | str
     try:
-        respond(
+        answered = respond(
             text=placeholders(answer_for(error)), response_type="ephemeral", replace_original=False
         )
-    except Exception:
-        log.exception("could not tell the user about an error")
+        status = answered.status_code
+    except Exception as exc:  # an unusable response_url: Slack's problem, not a bug here
+        status = type(exc).__name__
+    if status != 200:
+        # One line: the URL is the request's, and the answer may hold a person's details.
+        log.warning("could not tell the user about an error (%s): %s", what, status)
+
+
+def open_view(client: WebClient, trigger_id: object, view: dict[str, Any]) -> None:
+    """Open a form for the person who clicked or typed; UserError if Slack would not.
+
+    A trigger id works once and for 3 seconds: an expired or missing one is a clear answer
+    ("try again"), not an error to log with a traceback.
+    """
+    trigger = request_id(trigger_id)
+    if trigger is None:
+        raise UserError("Slack did not send what I need to open the form; please try again.")
+    try:
+        client.views_open(trigger_id=trigger, view=view)
+    except SlackApiError as exc:
+        reason = str(exc.response.get("error") or exc.response.status_code)
+        log.warning("views.open refused: %s", reason)
+        raise UserError(
+            f"Slack would not open the form (`{quoted(reason, 40)}`); please try again."
+        ) from None
 
 
 def on_error(error: Exception, body: dict[str, Any], respond: Respond | None) -> None:

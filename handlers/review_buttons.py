@@ -63,7 +63,7 @@ def _act(
     episode_id, due = parse_review(action.get("value"))
     if action.get("action_id") == review_messages.UPDATE:
         open_form(
-            episode_id, caller, trigger_id=body["trigger_id"], client=client, services=services
+            episode_id, caller, trigger_id=body.get("trigger_id"), client=client, services=services
         )
         return
     result = services.updates.review(episode_id, caller, due_at=due)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -22,36 +23,44 @@ from bot.services.container import Services
 from bot.services.messages import MessageRef
 from handlers.blocks import rhi_messages
 from handlers.callers import action_caller, view_caller
-from handlers.errors import answer_for, log_error, report
+from handlers.errors import answer_for, log_error, open_view, report
+from handlers.shapes import channel_id, dig, json_object, message_ts, obj, text
 
 log = logging.getLogger(__name__)
 
 REASSIGN_CALLBACK = "rhi_reassign"
-MAX_ID = 2**62  # ids are BIGINT: anything larger is not ours
 SNOOZE_HOURS = 4
+# Exactly what `rhi_buttons` writes: two ids in ASCII digits. `int()` alone would also take
+# " 1", "+1", "1_0" or "١" (an Arabic-Indic one), so a forged value could name a record in a
+# way the bot never does. Ids are BIGINT: 18 digits stay below 2**63.
+_IDS = re.compile(r"([1-9][0-9]{0,17}):([1-9][0-9]{0,17})")
 
 
 def parse_ids(value: object) -> tuple[int, int]:
-    """(rhi id, episode id) from a button value or form metadata; UserError if not ours."""
-    try:
-        rhi_text, episode_text = str(value).split(":")
-        rhi_id, episode_id = int(rhi_text), int(episode_text)
-    except ValueError:
-        rhi_id = episode_id = 0
-    if not (0 < rhi_id < MAX_ID and 0 < episode_id < MAX_ID):
+    """(rhi id, episode id) from a button value or form metadata; UserError if not ours. The
+    service then checks the pair against the database: the interview of that episode."""
+    match = _IDS.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise UserError("That button is not one of mine; nothing was changed.")
-    return rhi_id, episode_id
+    return int(match[1]), int(match[2])
+
+
+def _message_ref(channel: object, ts: object, response_url: str | None = None) -> MessageRef | None:
+    """Where a button was clicked, if shaped as Slack's; only ever used to find the bot's own
+    message in the outbox, which is then re-rendered from there."""
+    found_channel, found_ts = channel_id(channel), message_ts(ts)
+    if not (found_channel and found_ts):
+        return None
+    return MessageRef(found_channel, found_ts, response_url)
 
 
 def _clicked_message(body: dict[str, Any]) -> MessageRef | None:
-    container = body.get("container")
-    if not isinstance(container, dict):
-        return None
-    channel, ts = container.get("channel_id"), container.get("message_ts")
-    url = body.get("response_url")
-    if isinstance(channel, str) and isinstance(ts, str) and channel and ts:
-        return MessageRef(channel, ts, url if isinstance(url, str) and url else None)
-    return None
+    url = dig(body, "response_url")
+    return _message_ref(
+        dig(body, "container", "channel_id"),
+        dig(body, "container", "message_ts"),
+        url if isinstance(url, str) and url else None,
+    )
 
 
 def clicked(
@@ -64,9 +73,9 @@ def clicked(
 ) -> None:
     ack()
     try:
-        _act(body, action, client, services)
+        _act(body, obj(action), client, services)
     except Exception as error:  # answered privately, after ack
-        report(error, respond, what=f"button {action.get('action_id')}")
+        report(error, respond, what=f"button {text(obj(action).get('action_id'))}")
 
 
 def _act(
@@ -78,9 +87,10 @@ def _act(
     message = _clicked_message(body)
     if action_id == rhi_messages.REASSIGN:
         services.rhi.check_may_act(episode_id, caller, rhi_id=rhi_id)
-        client.views_open(
-            trigger_id=body["trigger_id"],
-            view=reassign_view(rhi_id=rhi_id, episode_id=episode_id, message=message),
+        open_view(
+            client,
+            body.get("trigger_id"),
+            reassign_view(rhi_id=rhi_id, episode_id=episode_id, message=message),
         )
     elif action_id == rhi_messages.SNOOZE:
         services.rhi.snooze(episode_id, caller, hours=SNOOZE_HOURS, rhi_id=rhi_id, message=message)
@@ -127,19 +137,16 @@ def submit_reassign(
 def _submit_reassign(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services
 ) -> None:
-    meta = json.loads(view.get("private_metadata") or "{}")
-    if not isinstance(meta, dict):
+    meta = json_object(view.get("private_metadata"))
+    if meta is None:
         raise UserError("That form is not one of mine; nothing was changed.")
-    chosen = (view["state"]["values"].get("assignee", {}).get("assignee") or {}).get(
-        "selected_user"
-    )
+    chosen = text(dig(view, "state", "values", "assignee", "assignee", "selected_user"))
     if not chosen:
         ack(response_action="errors", errors={"assignee": "Choose a person."})
         return
     rhi_id, episode_id = parse_ids(meta.get("ids"))
-    channel, ts = meta.get("channel"), meta.get("ts")
-    message = MessageRef(channel, ts) if isinstance(channel, str) and isinstance(ts, str) else None
-    caller = view_caller(body, view, channel)
+    message = _message_ref(meta.get("channel"), meta.get("ts"))
+    caller = view_caller(body, view, meta.get("channel"))
     try:
         services.rhi.assign(episode_id, caller, to=chosen, rhi_id=rhi_id, message=message)
     except UserError as exc:

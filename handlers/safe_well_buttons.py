@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -11,7 +12,10 @@ from bot.domain.timetext import fmt_local
 from bot.services.container import Services
 from handlers.callers import action_caller
 from handlers.errors import report
-from handlers.rhi_buttons import MAX_ID
+
+# `<episode id>:<return stamp>`, ASCII digits only (str.isdigit also takes "²", which int()
+# refuses); 18 digits keeps the id inside BIGINT.
+_VALUE = re.compile(r"([1-9][0-9]{0,17}):([0-9]{1,18})")
 
 
 def clicked(
@@ -20,11 +24,11 @@ def clicked(
     ack()
     try:
         key = str(action.get("value") or "")
-        episode_text, _, stamp = key.partition(":")
-        if not (episode_text.isdigit() and stamp.isdigit() and 0 < int(episode_text) < MAX_ID):
+        match = _VALUE.fullmatch(key)
+        if match is None:
             raise UserError("That button is not one of mine; nothing was changed.")
         ref, when, by = services.safe_well.record_done(
-            int(episode_text), action_caller(body), returned_key_seen=key
+            int(match[1]), action_caller(body), returned_key_seen=key
         )
         respond(
             text=(

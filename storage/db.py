@@ -10,6 +10,7 @@ answers at all, and psycopg then waits forever.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -52,11 +53,35 @@ POOL_TIMEOUT_SECONDS = 2
 RV = TypeVar("RV")
 
 
+class StorageError(Exception):
+    """The database refused a statement (a constraint, a value a column cannot hold).
+
+    Its message is the driver's first line and no more: PostgreSQL adds the values involved
+    ("DETAIL: Failing row contains (..., 'Jane Smith', '12 Acacia Avenue', ...)"), which must
+    not reach a log with the traceback of what is, after validation, a bug.
+    """
+
+
+class _NoRows(logging.Filter):
+    """SQLAlchemy logs each row it reads at DEBUG ("Row (1, 'Jane Smith', ...)"), whatever
+    `hide_parameters` says: rows hold children's details, so they never reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+_NO_ROWS = _NoRows()
+
+
 def make_engine(
     url: str, *, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS, **kwargs: Any
 ) -> Engine:
-    """An engine that never logs bound parameters: they hold children's names and addresses."""
+    """An engine that never logs bound parameters or rows: they hold children's names and
+    addresses (bot.log_setup keeps SQLAlchemy's logger at WARNING besides)."""
     kwargs.setdefault("hide_parameters", True)
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    if _NO_ROWS not in engine_log.filters:
+        engine_log.addFilter(_NO_ROWS)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -381,7 +406,8 @@ def _unavailable_as_error(unit: _Unit) -> Iterator[None]:
             if unit.outcome_unknown:
                 raise OutcomeUnknown(_brief(exc)) from exc
             raise StorageUnavailable(_brief(exc)) from exc
-        raise
+        # `from None`: the original's message carries the statement and the values involved.
+        raise StorageError(f"{type(exc.orig or exc).__name__}: {_brief(exc)}") from None
 
 
 def _brief(exc: DBAPIError) -> str:

@@ -24,11 +24,9 @@ from storage.models import AuditEvent, Child, Episode, OutboxMessage, ReturnInte
 
 
 def episode_by_id(session: Session, episode_id: int, *, for_update: bool = False) -> Episode | None:
-    statement = (
-        select(Episode)
-        .where(Episode.id == episode_id)
-        .options(selectinload(Episode.child), selectinload(Episode.rhis))
-    )
+    # The child comes along (cards and details need it); the interviews are asked for on
+    # their own (`open_rhi`, `latest_rhi`), so loading them all here was a query wasted.
+    statement = select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.child))
     if for_update:
         statement = statement.with_for_update(of=Episode)
     return session.scalar(statement)

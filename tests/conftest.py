@@ -10,19 +10,43 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.clock import FakeClock
+from bot.domain.access import Role
 from fakeslack import FakeSlack
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Base
 from tests.support.blockkit import assert_all_valid
-from tests.support.harness import Bot, start_bot
+from tests.support.fuzzing import (
+    CROOM,
+    PERSONAL_SENTINELS,
+    SAFE,
+    Fingerprinter,
+    FuzzBot,
+    watch_logs,
+)
+from tests.support.harness import Bot, InlineExecutor, start_bot
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"]
+
+# Property-based tests (tests/test_fuzz_*.py). `ci` (set by .ci/run) draws 2,000 examples per
+# entry point, the same ones on every run so a red build can be replayed; `dev`, the default for
+# `make test`, draws 200 new ones each time. Neither writes an example database into the tree.
+_HYPOTHESIS: dict = {
+    "deadline": None,
+    "database": None,
+    # With no example database, a failure prints the blob that replays it (@reproduce_failure).
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+}
+settings.register_profile("ci", max_examples=2000, derandomize=True, **_HYPOTHESIS)
+settings.register_profile("dev", max_examples=200, **_HYPOTHESIS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -134,4 +158,26 @@ def bot_at(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Callable[..., Bot
 
     yield start
     for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def fuzz_bot(fake_slack: FakeSlack, database_url: str) -> Iterator[FuzzBot]:
+    """The bot with its listeners run inline (see InlineExecutor), for the fuzz tests, with a
+    safeguarding and a control-room user besides the admin, and the log watched."""
+    backend = make_url(database_url).get_backend_name()
+    running = start_bot(
+        fake_slack, database_url, app_options={"listener_executor": InlineExecutor()}
+    )
+    running.grant(SAFE, Role.SAFEGUARDING)
+    running.grant(CROOM, Role.CONTROL_ROOM)
+    prints = Fingerprinter(database_url)
+    try:
+        with watch_logs() as watch:
+            yield FuzzBot(running, backend, watch, prints)
+            # The whole run's log, searched for the details the strategies type most often.
+            leaked = watch.mentioning(0, PERSONAL_SENTINELS)
+            assert not leaked, f"personal data in the fuzz run's log: {leaked[:5]}"
+    finally:
+        prints.close()
         running.stop()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import UserError
-from bot.domain.people import age_on
+from bot.domain.people import age_on, is_staff_id, name_key
 from bot.domain.states import EpisodeStatus, Risk
+from bot.domain.text import text_problem
 
 RISK_FACTORS = {
     "cse": "Child sexual exploitation",
@@ -65,14 +66,16 @@ def check_void(*, episode_id: int, reason: str, duplicate_of: int | None) -> Non
             "Say why the episode is void: `/missing void M-42 logged in error` or "
             "`/missing void M-42 duplicate of M-41`."
         )
-    if len(reason) > MAX_VOID_REASON:
-        raise UserError(f"Keep the reason under {MAX_VOID_REASON} characters.")
+    problem = text_problem(reason, limit=MAX_VOID_REASON, what="the reason")
+    if problem:
+        raise UserError(problem)
     if duplicate_of == episode_id:
         raise UserError("An episode cannot be a duplicate of itself: give the other reference.")
 
 
 MAX_SHORT = 200
 MAX_LONG = 2000
+EARLIEST_SEEN = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -96,12 +99,22 @@ class NewEpisode:
         errors: dict[str, str] = {}
         local_today = now.astimezone(tz).date()
         name = " ".join(self.child_name.split())
-        if not name:
+        name_problem = text_problem(self.child_name, limit=len(self.child_name))
+        if name_problem:
+            errors["child_name"] = name_problem
+        elif not name:
             errors["child_name"] = "Enter the child's name."
         elif len(name) > MAX_SHORT:
             errors["child_name"] = f"Keep the name under {MAX_SHORT} characters."
         elif not any(ch.isalpha() for ch in name):
             errors["child_name"] = "The name must contain letters."
+        elif len(name_key(name)) > MAX_SHORT:
+            # The key a child is matched by is stored too, in as many characters as the name;
+            # case folding and compatibility forms can make it longer (ß -> ss, ﬃ -> ffi).
+            errors["child_name"] = (
+                f"Keep the name under {MAX_SHORT} characters: spelled out for matching "
+                f"(ß as ss, ﬃ as ffi) this one has {len(name_key(name))}."
+            )
         if self.date_of_birth is None:
             errors["date_of_birth"] = "Enter the date of birth."
         elif self.date_of_birth > local_today:
@@ -110,7 +123,15 @@ class NewEpisode:
             errors["last_seen_at"] = "Enter when the child was last seen."
         elif self.last_seen_at > now:
             errors["last_seen_at"] = "Last seen cannot be in the future."
-        if self.date_of_birth and self.last_seen_at and "date_of_birth" not in errors:
+        elif self.last_seen_at < EARLIEST_SEEN:
+            # Also keeps the local-time arithmetic below inside what datetime can hold.
+            errors["last_seen_at"] = "Last seen is before 1970: check the date."
+        if (
+            self.date_of_birth
+            and self.last_seen_at
+            and "date_of_birth" not in errors
+            and "last_seen_at" not in errors
+        ):
             seen_day = self.last_seen_at.astimezone(tz).date()
             if seen_day < self.date_of_birth:
                 errors["last_seen_at"] = "Last seen is before the date of birth."
@@ -137,10 +158,13 @@ class NewEpisode:
             ("reported_by", self.reported_by, MAX_LONG),
             ("incident_ref", self.incident_ref, 60),
         ):
-            if len(value) > limit and block_id not in errors:
-                errors[block_id] = f"Keep this under {limit} characters."
+            problem = text_problem(value, limit=limit)
+            if problem and block_id not in errors:
+                errors[block_id] = problem
         if not self.officer_id:
             errors["officer"] = "Choose the officer in the case."
+        elif not is_staff_id(self.officer_id):
+            errors["officer"] = "That is not someone I can record: choose the officer again."
         return errors
 
 

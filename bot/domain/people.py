@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
+from typing import TypeGuard
+
+# Staff are named by their Slack user id: `U` (or `W` on Enterprise Grid) then capitals and
+# digits. The columns that hold one (officer, assignee, actor) take 32 characters.
+_STAFF_ID = re.compile(r"[UW][A-Z0-9]{1,31}")
 
 
 def initials(full_name: str) -> str:
@@ -28,3 +34,8 @@ def name_key(full_name: str) -> str:
     """How two spellings of one name are matched: case, accents' composition and spaces folded."""
     composed = unicodedata.normalize("NFKC", full_name)
     return " ".join(composed.casefold().split())
+
+
+def is_staff_id(value: object) -> TypeGuard[str]:
+    """A Slack user id the records can hold; anything else never names a person here."""
+    return isinstance(value, str) and _STAFF_ID.fullmatch(value) is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.domain.errors import UserError
+from bot.domain.text import quoted
 
 _REF = re.compile(r"^m?[-\s]?0*(\d{1,9})$", re.IGNORECASE)
 
@@ -16,6 +17,6 @@ def format_ref(episode_id: int) -> str:
 def parse_ref(text: str) -> int:
     match = _REF.match(text.strip())
     if not match or int(match[1]) == 0:
-        shown = text.strip()[:30] or "(nothing)"
+        shown = quoted(text, 30) or "(nothing)"
         raise UserError(f"`{shown}` is not an episode reference: use one like `M-42`.")
     return int(match[1])

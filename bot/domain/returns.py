@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.states import ReturnHow, SafeWellStatus
+from bot.domain.text import text_problem
 
 MAX_PLACE = 400
 MAX_DISCLOSURE = 2000
@@ -26,10 +27,13 @@ class ReturnDetails:
 
     def errors(self) -> dict[str, str]:
         found: dict[str, str] = {}
-        if len(self.found_place) > MAX_PLACE:
-            found["found_place"] = f"Keep this under {MAX_PLACE} characters."
-        if len(self.disclosure) > MAX_DISCLOSURE:
-            found["disclosure"] = f"Keep this under {MAX_DISCLOSURE} characters."
+        for field, text, limit in (
+            ("found_place", self.found_place, MAX_PLACE),
+            ("disclosure", self.disclosure, MAX_DISCLOSURE),
+        ):
+            problem = text_problem(text, limit=limit)
+            if problem:
+                found[field] = problem
         return found
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from dateutil import parser as dateutil_parser
 
 from bot.domain.errors import UserError
+from bot.domain.text import quoted as quote_typed
 
 ACCEPTED_FORMS = (
     "`14:30`, `2:30pm`, `now`, `yesterday 23:10`, `24/11 14:30`, `24/11/2026 14:30` "
@@ -102,7 +103,8 @@ class _Typed:
 
 
 def _quote(text: str) -> str:
-    return " ".join(text.split())[:40]
+    """What was typed, as messages quote it back: escaped, so it cannot act as markup."""
+    return quote_typed(text, 40)
 
 
 def _unreadable(quoted: str) -> UnreadableTime:
@@ -481,7 +483,7 @@ def parse_date(text: str) -> date:
         return date.fromisoformat(cleaned)
     except ValueError:
         raise UserError(
-            f"`{cleaned[:40]}` is not a date: use day/month/year, e.g. 24/11/2012."
+            f"`{quote_typed(cleaned)}` is not a date: use day/month/year, e.g. 24/11/2012."
         ) from None
 
 

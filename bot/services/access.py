@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.access import NEEDS, Action, Role, allows, may_update_rhi, may_void
 from bot.domain.errors import UserError
+from bot.domain.people import is_staff_id
 from bot.domain.states import AuditAction
 from bot.services import audit
 from bot.services.ports import Directory
@@ -206,6 +207,9 @@ class AccessService:
         )
 
     def _check_team(self, caller: Caller) -> None:
+        if not is_staff_id(caller.user_id):
+            # Nobody to name in a refusal or in the audit trail: Slack never sends this.
+            raise UserError("That request did not say who sent it; nothing was done.")
         expected = self.policy.team_id
         if expected and caller.team_id != expected:
             raise Refused(
@@ -246,6 +250,7 @@ class AccessService:
 
     def grant(self, caller: Caller, *, user_id: str, role: Role) -> bool:
         """True if the grant is new."""
+        _check_grantee(user_id)
         now = self.clock.now()
         with self.refusals_audited(caller), self.db.transaction() as session:
             self.require(session, caller, Action.GRANT)
@@ -269,6 +274,7 @@ class AccessService:
 
     def revoke(self, caller: Caller, *, user_id: str, role: Role) -> bool:
         """True if there was such a grant. Roles from settings or user groups stay."""
+        _check_grantee(user_id)
         now = self.clock.now()
         with self.refusals_audited(caller), self.db.transaction() as session:
             self.require(session, caller, Action.GRANT)
@@ -337,3 +343,8 @@ class AccessService:
                 session.add(UsergroupRefresh(usergroup_id=group, refreshed_at=now))
             else:
                 refresh.refreshed_at = now
+
+
+def _check_grantee(user_id: str) -> None:
+    if not is_staff_id(user_id):
+        raise UserError("Roles go to one person, named with @; nothing was changed.")

@@ -20,6 +20,7 @@ from bot.domain.people import name_key
 from bot.domain.refs import format_ref
 from bot.domain.returns import ReturnDetails, safe_well_due
 from bot.domain.states import AuditAction, EpisodeStatus, RhiStatus, Risk, SafeWellStatus
+from bot.domain.text import NOTE_LIMIT, check_text
 from bot.services import audit
 from bot.services.access import AccessService, Caller, Replayed
 from bot.services.cards import episode_card, note_view, rhi_view, risk_history
@@ -233,6 +234,7 @@ class EpisodeService:
         """The child is back: the return home interview starts (due 72 h on) and the police
         safe-and-well check is chased until recorded (a quick return leaves it to the officer
         in the case)."""
+        check_text(note, limit=NOTE_LIMIT, what="the note")
         now = self.clock.now()
         actor = caller.user_id
         when = returned_at or now
@@ -320,6 +322,7 @@ class EpisodeService:
         actor = caller.user_id
         if not reason.strip():
             raise UserError("Say why the episode is reopened: `/missing reopen M-42 <reason>`.")
+        check_text(reason, limit=NOTE_LIMIT, what="the reason")
         with self.access.refusals_audited(caller), self.db.transaction() as session:
             self.access.require(session, caller, Action.REOPEN)
             episode = self.get(session, episode_id, for_update=True)

@@ -76,8 +76,9 @@ class RhiStatusChanged:
     ref: str
     status: RhiStatus
     actor: str
-    organisation: str | None
-    # Deliberately no free-text reason: it can hold personal data and this goes to a channel.
+    # Deliberately no free text (the organisation that did it, the reason it was not done):
+    # typed by a person, it can hold personal data, and this goes to a channel. `/missing show`
+    # shows both privately.
 
 
 @dataclass(frozen=True)

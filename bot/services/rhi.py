@@ -16,8 +16,10 @@ from bot.domain import episode as episode_rules
 from bot.domain import rhi as rules
 from bot.domain.access import Action
 from bot.domain.errors import NotFound, UserError
+from bot.domain.people import is_staff_id
 from bot.domain.refs import format_ref
 from bot.domain.states import OPEN_RHI_STATUSES, AuditAction, EpisodeStatus, RhiStatus, Risk
+from bot.domain.text import NOTE_LIMIT, ORGANISATION_LIMIT, check_text
 from bot.services import audit
 from bot.services.access import AccessService, Caller
 from bot.services.cards import episode_card, rhi_view
@@ -104,6 +106,8 @@ class RhiService:
         reason: str = "",
         message: MessageRef | None = None,
     ) -> RhiView:
+        check_text(organisation, limit=ORGANISATION_LIMIT, what="the organisation")
+        check_text(reason, limit=NOTE_LIMIT, what="the reason")
         now = self.clock.now()
         actor = caller.user_id
         with self.access.refusals_audited(caller), self.db.transaction() as session:
@@ -144,7 +148,6 @@ class RhiService:
                     ref=format_ref(episode_id),
                     status=status,
                     actor=actor,
-                    organisation=rhi.completed_by_org,
                 ),
                 target=self.control_room_channel,
                 now=now,
@@ -166,6 +169,8 @@ class RhiService:
         rhi_id: int | None = None,
         message: MessageRef | None = None,
     ) -> RhiView:
+        if not is_staff_id(to):
+            raise UserError("Choose one person to chase it; nothing was changed.")
         now = self.clock.now()
         actor = caller.user_id
         with self.access.refusals_audited(caller), self.db.transaction() as session:

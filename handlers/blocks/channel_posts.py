@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.domain.states import EpisodeStatus, RhiStatus, SafeWellStatus
+from bot.domain.states import EpisodeStatus, SafeWellStatus
 from bot.domain.timetext import fmt_duration, fmt_local
 from bot.services.messages import (
     EpisodeAssigned,
@@ -25,7 +25,6 @@ from bot.services.messages import (
 )
 from bot.services.results import EpisodeCard
 from handlers.blocks.common import care_text, context, message, risk_badge, section, who
-from handlers.escape import esc
 
 
 def episode_posted(
@@ -216,11 +215,8 @@ def episode_voided(msg: EpisodeVoided, *, now: datetime, tz: ZoneInfo) -> dict[s
 
 
 def rhi_status_changed(msg: RhiStatusChanged, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    extra = ""
-    if msg.status is RhiStatus.COMPLETED and msg.organisation:
-        extra = f" by {esc(msg.organisation)}"
     label = msg.status.label
-    text = f"Return home interview for *{msg.ref}*: {label}{extra} ({who(msg.actor)})."
+    text = f"Return home interview for *{msg.ref}*: {label} ({who(msg.actor)})."
     return message(f"{msg.ref} RHI {label}", [section(text)])
 
 

@@ -45,7 +45,7 @@ def input_block(
 
 
 def new_episode_view(
-    *, name: str, officer_id: str, channel_id: str | None, looked_after: bool = False
+    *, name: str, officer_id: str | None, channel_id: str | None, looked_after: bool = False
 ) -> dict[str, Any]:
     """The form; the placing authority is asked for only once 'looked after' is Yes.
 
