@@ -8,7 +8,8 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import NoReturn
 
@@ -65,10 +66,24 @@ class CannotStart(Exception):
     """Something outside the bot stops it starting (Slack, the database): one line, exit 3."""
 
 
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """slack_sdk logs each failed attempt at ERROR with its own wording; at start-up the
+    operator is told once, in one line, by CannotStart."""
+    logger = logging.getLogger(logger_name)
+    before = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
+
+
 def _check_slack(settings: Settings, client: WebClient) -> str:
     """The workspace id, once Slack has accepted the token."""
     try:
-        return str(client.auth_test()["team_id"])
+        with _quiet("slack_sdk.web.base_client"):
+            return str(client.auth_test()["team_id"])
     except SlackApiError as exc:
         error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
         raise CannotStart(

@@ -78,6 +78,40 @@ def test_bad_settings_stop_start_up_with_one_line(
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+def closed_port() -> int:
+    """A port nothing listens on: connections to it are refused at once."""
+    return free_port()
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("token refused", "Slack refused the token in SLACK_BOT_TOKEN (invalid_auth)"),
+        ("slack unreachable", "Slack could not be reached at SLACK_API_URL"),
+        ("database down", "the database in DATABASE_URL"),
+    ],
+)
+def test_what_stops_start_up_is_said_in_one_line(
+    fake_slack: FakeSlack, run_dir: Path, fault: str, message: str
+) -> None:
+    """Something outside the bot stops it: exit 3 and one line naming what, no traceback,
+    and nothing half-started (serve never answers)."""
+    extra: dict[str, str] = {}
+    if fault == "token refused":
+        fake_slack.fail("auth.test", "invalid_auth", times=None)
+    elif fault == "slack unreachable":
+        extra["SLACK_API_URL"] = f"http://127.0.0.1:{closed_port()}/api/"
+    else:
+        extra["DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/none"
+    for command in ("serve", "socket"):
+        result = run([command], env_for(fake_slack, run_dir, **extra), run_dir)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 3, result.stderr
+        assert len(lines) == 1 and message in lines[0], result.stderr
+        assert lines[0].startswith(f"missing-bot {command}: "), lines[0]
+        assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_migrate_creates_the_database(fake_slack: FakeSlack, run_dir: Path) -> None:
     result = run(["migrate"], env_for(fake_slack, run_dir), run_dir)
     assert result.returncode == 0, result.stderr
