@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?=
 
-.PHONY: demo test lint install serve migrate clean bench bench-clean
+.PHONY: demo test lint install serve migrate clean bench bench-explain bench-clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ bench: $(STAMP)
 		$(BIN)/python -m bench.scheduler --backend $${combo%%:*} --size $${combo##*:} \
 			$(BENCH_ARGS) --out $(BENCH_OUT) || exit 1; \
 	done
+
+## The query plans of the hot paths on PostgreSQL at 1,000,000 episodes (EXPLAIN ANALYZE of
+## every statement a pass, /missing new, a button lookup, list, show and rhi send).
+bench-explain: $(STAMP)
+	$(BIN)/python -m bench.explain --size 1000000 --out $(BENCH_OUT)
 
 bench-clean: $(STAMP)
 	$(BIN)/python -m bench.seed --clean
