@@ -35,7 +35,7 @@ from bot.operator_commands import (
 )
 from bot.scheduler import start_scheduler
 from bot.services.container import Services
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, missing_settings
 from bot.web import WebApp, make_server, run_until_closed
 from storage.db import REQUEST_DEADLINE_SECONDS, Database
 from storage.migrate import current_revision, upgrade
@@ -54,7 +54,6 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(settings: Settings, _args: argparse.Namespace) -> int:
-    settings.require("slack_bot_token", "control_room_channel")
     services = build_services(settings, client=build_client(settings))
     result = services.sweeper.run_once()
     failed = [o for o in result.outcomes if o.status != "sent"]
@@ -123,9 +122,6 @@ def _start(settings: Settings) -> tuple[Services, App, BackgroundScheduler]:
 
 
 def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
-    settings.require(
-        "slack_bot_token", "slack_signing_secret", "control_room_channel", "admin_user_ids"
-    )
     services, app, scheduler = _start(settings)
     server = make_server(
         WebApp(app, services, scheduler_expected=True), host="0.0.0.0", port=settings.port
@@ -141,7 +137,6 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_socket(settings: Settings, _args: argparse.Namespace) -> int:
-    settings.require("slack_bot_token", "slack_app_token", "control_room_channel", "admin_user_ids")
     services, app, scheduler = _start(settings)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     stop = threading.Event()
@@ -183,6 +178,15 @@ Arguments = Callable[[argparse.ArgumentParser], None]
 def _no_arguments(_parser: argparse.ArgumentParser) -> None:
     pass
 
+
+# The settings each command cannot run without, checked before it starts. Named here rather
+# than inside each command so that a start-up with bad settings and missing ones names them
+# all at once.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "serve": ("slack_bot_token", "slack_signing_secret", "control_room_channel", "admin_user_ids"),
+    "socket": ("slack_bot_token", "slack_app_token", "control_room_channel", "admin_user_ids"),
+    "sweep": ("slack_bot_token", "control_room_channel"),
+}
 
 COMMANDS: dict[str, tuple[Command, str, Arguments]] = {
     "serve": (
@@ -233,13 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, (_fn, help_text, add_arguments) in COMMANDS.items():
         add_arguments(sub.add_parser(name, help=help_text, description=help_text))
     args = parser.parse_args(argv)
+    needs = NEEDS.get(args.command, ())
     try:
         settings = load_settings()
     except SettingsError as exc:
-        _say(exc.problems)
+        _say(exc.problems + missing_settings(exc.valid_part, needs))
         return 2
     configure_logging(settings.log_level)
     try:
+        settings.require(*needs)
         return COMMANDS[args.command][0](settings, args)
     except SettingsError as exc:
         _say(exc.problems)

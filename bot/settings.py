@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,11 +18,16 @@ DEFAULT_DATABASE_URL = "sqlite:///./data/missing-bot.sqlite3"
 
 
 class SettingsError(Exception):
-    """Settings are missing or malformed: one line per problem, each naming its setting."""
+    """Settings are missing or malformed: one line per problem, each naming its setting.
 
-    def __init__(self, problems: list[str]) -> None:
+    `valid_part`: the settings with each malformed one at its default, so that what else is
+    wrong (a required setting left empty) can be said in the same run.
+    """
+
+    def __init__(self, problems: list[str], valid_part: Settings | None = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.valid_part = valid_part
 
 
 class Settings(BaseSettings):
@@ -157,11 +163,7 @@ class Settings(BaseSettings):
 
     def require(self, *names: str) -> None:
         """Stop, naming every setting this mode needs that is empty (one line each)."""
-        missing = [
-            f"setting {name.upper()} is required for this command but not set"
-            for name in names
-            if not getattr(self, name)
-        ]
+        missing = missing_settings(self, names)
         if missing:
             raise SettingsError(missing)
 
@@ -221,13 +223,38 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
     return start, end
 
 
+def missing_settings(settings: Settings | None, names: Iterable[str]) -> list[str]:
+    """One line for each of `names` that is empty in `settings` (None: nothing to say)."""
+    if settings is None:
+        return []
+    return [
+        f"setting {name.upper()} is required for this command but not set"
+        for name in names
+        if not getattr(settings, name)
+    ]
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings; any problem becomes one line naming the setting."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
+        invalid: set[str] = set()
         for error in exc.errors():
-            name = str(error["loc"][0]).upper() if error["loc"] else "setting"
-            problems.append(f"setting {name} is invalid: {error['msg']}")
-        raise SettingsError(problems) from None
+            field = str(error["loc"][0]) if error["loc"] else ""
+            invalid.add(field)
+            problems.append(f"setting {field.upper() or 'setting'} is invalid: {error['msg']}")
+        raise SettingsError(problems, _with_defaults(invalid, overrides)) from None
+
+
+def _with_defaults(invalid: set[str], overrides: dict[str, object]) -> Settings | None:
+    """The settings again, each invalid one at its default (given values win over the
+    environment); None if even that fails."""
+    defaults = {
+        name: field.default for name, field in Settings.model_fields.items() if name in invalid
+    }
+    try:
+        return Settings(**{**overrides, **defaults})
+    except ValidationError:
+        return None

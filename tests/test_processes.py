@@ -78,6 +78,25 @@ def test_bad_settings_stop_start_up_with_one_line(
     assert len(lines) == 1 and message in lines[0], result.stderr
 
 
+def test_every_bad_and_missing_setting_is_named_in_one_run(
+    fake_slack: FakeSlack, run_dir: Path
+) -> None:
+    """An operator fixing settings should not have to start the bot once per mistake."""
+    env = env_for(
+        fake_slack, run_dir, RHI_DUE_HOURS="soon", QUIET_HOURS="late", SLACK_SIGNING_SECRET=""
+    )
+    del env["CONTROL_ROOM_CHANNEL"]
+    result = run(["serve"], env, run_dir)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(" is ")[0] for line in lines] == [
+        "missing-bot: setting RHI_DUE_HOURS",
+        "missing-bot: setting QUIET_HOURS",
+        "missing-bot: setting SLACK_SIGNING_SECRET",
+        "missing-bot: setting CONTROL_ROOM_CHANNEL",
+    ], result.stderr
+
+
 def closed_port() -> int:
     """A port nothing listens on: connections to it are refused at once."""
     return free_port()
