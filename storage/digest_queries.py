@@ -4,13 +4,15 @@ Every figure starts from counted episodes (never a void one) and is a range scan
 so it costs what the period holds, never the whole history (see docs/digest.md for which query
 uses which index):
 
-- new in a period: `ix_episodes_created_at`; returns in a period: `ix_episodes_returned_at`;
-- missing at a moment: `ix_episodes_status_last_seen` (status `missing`: the open episodes)
-  plus `ix_episodes_returned_at` (back after that moment);
+- new in a period: `ix_episodes_status_created`; returns in a period:
+  `ix_episodes_status_returned`;
+- missing at a moment: status `missing` (the open episodes, a short list by nature) plus
+  `ix_episodes_status_returned` (back after that moment);
 - interviews open at a moment: `ix_return_interviews_status_due` (open ones) plus
   `ix_return_interviews_status_updated` (closed after that moment); lapsed in a period: the
   latter;
-- repeat missing: `ix_episodes_created_at`, then `ix_episodes_child_last_seen` per child;
+- repeat missing: `ix_episodes_status_created`, then the episodes in the repeat window
+  (`ix_episodes_status_last_seen` or `ix_episodes_child_last_seen`);
 - messages given up in a period: `ix_outbox_failed_at`;
 - safe-and-well checks outstanding: `ix_episodes_safe_well_returned`.
 

@@ -60,8 +60,10 @@ class Episode(Base):
         Index("ix_episodes_child_last_seen", "child_id", "last_seen_at"),
         Index("ix_episodes_incident_ref", "incident_ref"),
         # The digest's period figures: episodes logged, and children back, in a time range.
-        Index("ix_episodes_created_at", "created_at"),
-        Index("ix_episodes_returned_at", "returned_at"),
+        # Status first: every figure filters on it (counted, returned), so a planner without
+        # statistics still reads a range of one status, never all of it.
+        Index("ix_episodes_status_created", "status", "created_at"),
+        Index("ix_episodes_status_returned", "status", "returned_at"),
         # The handover's outstanding safe-and-well checks: only those still to be done.
         Index("ix_episodes_safe_well_returned", "safe_well_status", "returned_at"),
     )

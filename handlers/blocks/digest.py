@@ -226,8 +226,8 @@ def _parts(report: DigestReport, tz: ZoneInfo) -> list[Part]:
             FIRST_TRY["repeats"],
         ),
         Part(
-            f":round_pushpin: *Placed from other areas: {placed_total} episodes*, by placing "
-            "authority",
+            f":round_pushpin: *Placed from other areas: "
+            f"{plural(placed_total, 'episode', 'episodes')}*, by placing authority",
             [
                 f"• {esc(clip(g.authority, 80))}: {len(g.children)} — "
                 + ", ".join(child_text(c) for c in g.children[:8])

@@ -14,7 +14,7 @@ from bot.domain.states import Risk, SafeWellStatus
 from bot.domain.timetext import fmt_duration, fmt_local, fmt_local_short
 from bot.services.messages import Handover
 from bot.services.summaries import ChildLine, HandoverReport, ReturnLine, ReviewLine
-from handlers.blocks.common import context, message
+from handlers.blocks.common import RISK_ICON, context, message
 from handlers.blocks.digest import child_text, risk_short
 from handlers.blocks.fitting import Part, fit, part_sections
 
@@ -95,7 +95,7 @@ def _missing_lines(rows: tuple[ChildLine, ...], at: datetime) -> list[str]:
         card = line.card
         if card.risk is not current:
             current = card.risk
-            lines.append(f"{risk_short(card.risk)}:")
+            lines.append(f"*{card.risk.label}* {RISK_ICON[card.risk]}")
         lines.append(f"• {child_text(line)} · missing {fmt_duration(at - card.last_seen_at)}")
     return lines
 

@@ -9,8 +9,10 @@ Create Date: 2026-11-30
 - `outbox.parent_key` (a digest's chart goes in the digest's thread; an edit names the message
   it edits) and `outbox.failed_at` (the digest lists messages given up since the last one).
 - Indexes for the digest's figures, so each is a range scan over the period, not the history:
-  episodes by `created_at` (new in the period, the chart, repeat missing, placed from other
-  areas) and by `returned_at` (returns in the period; missing at an earlier moment), the
+  episodes by (`status`, `created_at`) (new in the period, the chart, repeat missing, placed
+  from other areas) and by (`status`, `returned_at`) (returns in the period; missing at an
+  earlier moment): status first, since every figure filters on it and a planner without
+  statistics would otherwise read all of one status through the older status index; the
   handover's outstanding safe-and-well checks by (`safe_well_status`, `returned_at`),
   interviews by (`status`, `updated_at`) (closed or lapsed after a moment), and failed
   messages by `failed_at` (partial: most messages never fail).
@@ -51,8 +53,8 @@ def upgrade() -> None:
         postgresql_where=sa.text("failed_at IS NOT NULL"),
         sqlite_where=sa.text("failed_at IS NOT NULL"),
     )
-    op.create_index("ix_episodes_created_at", "episodes", ["created_at"])
-    op.create_index("ix_episodes_returned_at", "episodes", ["returned_at"])
+    op.create_index("ix_episodes_status_created", "episodes", ["status", "created_at"])
+    op.create_index("ix_episodes_status_returned", "episodes", ["status", "returned_at"])
     op.create_index(
         "ix_episodes_safe_well_returned", "episodes", ["safe_well_status", "returned_at"]
     )
