@@ -91,3 +91,22 @@ def test_dry_run_then_post_then_refused_then_forced(
         actions = [e.action for e in session.query(AuditEvent).order_by(AuditEvent.id)]
     assert actions == ["digest.viewed", "digest.posted", "digest.posted"]
     db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "line"),
+    [
+        ("DIGEST_TIME", "8am", "setting DIGEST_TIME is invalid: Value error, must be a time"),
+        ("HANDOVER_TIMES", "07:00,7pm", "setting HANDOVER_TIMES is invalid: Value error, '7pm'"),
+        ("DIGEST_SHOW_NAMES", "perhaps", "setting DIGEST_SHOW_NAMES is invalid"),
+        ("REPEAT_THRESHOLD", "1", "setting REPEAT_MISSING_THRESHOLD / REPEAT_THRESHOLD is invalid"),
+    ],
+)
+def test_a_bad_digest_setting_stops_start_up_with_one_line(
+    name: str, value: str, line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+    assert main(["digest", "--dry-run"]) == 2
+    [said] = capsys.readouterr().err.strip().splitlines()
+    assert said.startswith(f"missing-bot: {line}")
