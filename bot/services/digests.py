@@ -12,6 +12,7 @@ command; the outbox then delivers at least once, looking first after a copy died
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -36,6 +37,8 @@ from bot.services.summaries import DigestReport
 from storage import digest_ledger as ledger
 from storage.db import Database
 from storage.models import Followup
+
+log = logging.getLogger(__name__)
 
 KIND = "digest"
 STEP = "daily"
@@ -89,6 +92,7 @@ class DigestService:
         caught up); one left at an old DIGEST_TIME moves to the new one."""
         channel = self.schedule.channel
         if not channel:
+            log.warning("SAFEGUARDING_CHANNEL is not set: no daily digest will be posted")
             return
         stored = session.execute(
             select(Followup.next_at).where(
