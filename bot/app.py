@@ -28,10 +28,13 @@ from bot.domain.review import ReviewPolicy
 from bot.services.access import AccessPolicy, AccessService
 from bot.services.audit_log import AuditLog
 from bot.services.container import Services
+from bot.services.digest_report import DigestBuilder, DigestRules
+from bot.services.digests import DigestHandler, DigestSchedule, DigestService
 from bot.services.episode_lists import EpisodeLists
 from bot.services.episode_updates import UpdateService
 from bot.services.episodes import EpisodeConfig, EpisodeService
 from bot.services.followups import FollowupRunner
+from bot.services.handover import HandoverHandler, HandoverSchedule
 from bot.services.outbox import Outbox
 from bot.services.ports import Notifier
 from bot.services.review_reminders import ReviewReminders
@@ -150,6 +153,29 @@ def build_services(
         )
     )
     channels = Channels(settings.control_room_channel, settings.safeguarding_channel)
+    builder = DigestBuilder(
+        DigestRules(
+            tz=tz,
+            repeat_threshold=settings.repeat_missing_threshold,
+            repeat_window_days=settings.repeat_missing_window_days,
+            show_names=settings.digest_show_names,
+            reviews=reviews.policy,
+        )
+    )
+    digests = DigestService(
+        db=db,
+        clock=clock,
+        outbox=outbox,
+        access=access,
+        builder=builder,
+        schedule=DigestSchedule(settings.safeguarding_channel, settings.digest_at, tz),
+    )
+    handovers = HandoverHandler(
+        db=db,
+        outbox=outbox,
+        builder=builder,
+        schedule=HandoverSchedule(settings.control_room_channel, settings.handover_at, tz),
+    )
     safe_well = SafeWellFollowups(policy=SafeWellPolicy(hours=settings.safe_well_hours))
     runner = FollowupRunner(
         db=db,
@@ -176,6 +202,8 @@ def build_services(
                 control_room_channel=settings.control_room_channel,
                 tz=tz,
             ),
+            DigestHandler(db=db, service=digests),
+            handovers,
         ],
     )
     episodes = EpisodeService(
@@ -238,8 +266,10 @@ def build_services(
             access=access,
             directory=SlackDirectory(client),
             instance_id=instance_id,
+            schedules=[digests, handovers],
         ),
         audit_log=AuditLog(db=db, clock=clock, tz=tz, access=access),
+        digests=digests,
     )
 
 

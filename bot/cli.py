@@ -1,5 +1,5 @@
-"""`missing-bot serve | socket | migrate | sweep | demo | purge | audit | db-grant`: one entry
-point for operators."""
+"""`missing-bot serve | socket | migrate | sweep | digest | demo | purge | audit | db-grant`: one
+entry point for operators."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 
 from bot.app import build_app, build_client, build_services
+from bot.digest_command import cmd_digest, digest_arguments
 from bot.domain.errors import StorageUnavailable, UserError
 from bot.log_setup import configure_logging
 from bot.operator_commands import (
@@ -205,6 +206,11 @@ COMMANDS: dict[str, tuple[Command, str, Arguments]] = {
         cmd_demo,
         "offline demo: the full bot against a local fake Slack, in this terminal",
         _no_arguments,
+    ),
+    "digest": (
+        cmd_digest,
+        "post the safeguarding digest for a date now (--dry-run prints it instead)",
+        digest_arguments,
     ),
     "purge": (
         cmd_purge,

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.access import Role, parse_role
+from bot.domain.occasions import parse_times
 from bot.domain.review import parse_review_hours
 from bot.domain.states import Risk
 
@@ -72,8 +73,26 @@ class Settings(BaseSettings):
     review_hours: str = "high=2,medium=6,low=12,no_apparent_risk=24"
     review_overdue_minutes: int = Field(default=60, ge=1, le=24 * 60)
     scheduler_stale_seconds: int = Field(default=300, ge=10)
-    repeat_missing_threshold: int = Field(default=3, ge=2)
-    repeat_missing_window_days: int = Field(default=30, ge=1)
+    # Repeat missing: this many episodes in this many days (REPEAT_THRESHOLD and
+    # REPEAT_WINDOW_DAYS are accepted too, as the digest's issue names them).
+    repeat_missing_threshold: int = Field(
+        default=3,
+        ge=2,
+        le=1000,
+        validation_alias=AliasChoices("repeat_missing_threshold", "repeat_threshold"),
+    )
+    repeat_missing_window_days: int = Field(
+        default=30,
+        ge=1,
+        le=3660,
+        validation_alias=AliasChoices("repeat_missing_window_days", "repeat_window_days"),
+    )
+    # The daily safeguarding digest, local time, to SAFEGUARDING_CHANNEL.
+    digest_time: str = "08:00"
+    # Shift handovers to CONTROL_ROOM_CHANNEL, local times (`07:00,19:00`); empty: none.
+    handover_times: str = ""
+    # Full names in the digest: only where the safeguarding channel is restricted.
+    digest_show_names: bool = False
     log_level: str = "INFO"
     # Access: admins can grant every other role; roles may also follow Slack user groups.
     admin_user_ids: str = ""
@@ -125,6 +144,18 @@ class Settings(BaseSettings):
         parse_clock(value)
         return value
 
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @field_validator("handover_times")
+    @classmethod
+    def _handover_times(cls, value: str) -> str:
+        parse_times(value)
+        return value
+
     @field_validator("review_hours")
     @classmethod
     def _review_hours(cls, value: str) -> str:
@@ -148,6 +179,14 @@ class Settings(BaseSettings):
     @property
     def overdue_list_at(self) -> time:
         return parse_clock(self.overdue_list_time)
+
+    @property
+    def digest_at(self) -> time:
+        return parse_clock(self.digest_time)
+
+    @property
+    def handover_at(self) -> tuple[time, ...]:
+        return parse_times(self.handover_times)
 
     @property
     def review_intervals(self) -> dict[Risk, float]:
@@ -244,7 +283,8 @@ def load_settings(**overrides: object) -> Settings:
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
             invalid.add(field)
-            problems.append(f"setting {field.upper() or 'setting'} is invalid: {error['msg']}")
+            name = _setting_names(field) if field else "setting"
+            problems.append(f"setting {name} is invalid: {error['msg']}")
         raise SettingsError(problems, _with_defaults(invalid, overrides)) from None
 
 
@@ -258,3 +298,12 @@ def _with_defaults(invalid: set[str], overrides: dict[str, object]) -> Settings 
         return Settings(**{**overrides, **defaults})
     except ValidationError:
         return None
+
+
+def _setting_names(field: str) -> str:
+    """`REPEAT_MISSING_THRESHOLD / REPEAT_THRESHOLD`: every name a setting is read under."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices):
+        return " / ".join(str(choice).upper() for choice in alias.choices)
+    return field.upper()

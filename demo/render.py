@@ -28,6 +28,15 @@ EMOJI = {
     "arrows_counterclockwise": "⟳",
     "no_entry": "⊘",
     "x": "✘",
+    # The digest and the handover.
+    "round_pushpin": "⌖",
+    "mag": "⌕",
+    "house": "⌂",
+    "mailbox_with_no_mail": "✉",
+    "eyes": "◎",
+    "hourglass": "⧗",
+    "calendar": "▦",
+    "police_car": "⚑",
 }
 
 _ENTITY = re.compile(r"<([^<>\n]+)>")

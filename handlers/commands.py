@@ -22,7 +22,9 @@ from bot.domain.states import RhiStatus
 from bot.domain.timetext import fmt_local
 from bot.services.access import Caller
 from bot.services.container import Services
+from bot.services.messages import Digest
 from bot.services.results import Returned
+from handlers.blocks import digest as digest_blocks
 from handlers.blocks import private
 from handlers.blocks.new_episode_modal import new_episode_view
 from handlers.blocks.return_modal import return_view
@@ -269,6 +271,14 @@ def _audit(args: list[str], caller: Caller, services: Services) -> Answer:
     return private.audit_trail(episode_id, entries, tz=services.tz)
 
 
+def _digest(args: list[str], caller: Caller, services: Services) -> Answer:
+    """What the safeguarding digest would say now, to the caller only (audited as a view)."""
+    if args:
+        raise UserError("`/missing digest` takes nothing more: it shows the digest as of now.")
+    report = services.digests.preview(caller)
+    return digest_blocks.digest(Digest(report), now=report.as_of, tz=services.tz)
+
+
 def _admin(args: list[str], caller: Caller, services: Services) -> Answer:
     request = parse_admin(args)
     access = services.access
@@ -303,4 +313,5 @@ SUBCOMMANDS: dict[str, Callable[[list[str], Caller, Services], Answer]] = {
     "rhi": _rhi,
     "admin": _admin,
     "audit": _audit,
+    "digest": _digest,
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from datetime import datetime
 from typing import Any
@@ -116,6 +118,62 @@ class SlackNotifier:
                 return Sent(channel=channel, ts=str(message["ts"]))
         return None
 
+    def upload(
+        self,
+        *,
+        target: str,
+        thread_ts: str | None,
+        payload: dict[str, Any],
+        key: str,
+        look_first_since: datetime | None = None,
+    ) -> Sent:
+        """Upload a file with files_upload_v2 (three calls: an upload URL, the bytes, then
+        the share). Its filename carries the outbox key (files take no metadata), so a sender
+        that does not know whether an earlier try went out looks for that name first.
+
+        Slack's `missing_scope` here means the app lacks files:write: only files are
+        refused, so it fails this file for good instead of pausing all delivery."""
+        filename = str(payload["filename"])
+        try:
+            content = base64.b64decode(str(payload["file_b64"]), validate=True)
+        except (KeyError, binascii.Error) as exc:
+            raise DeliveryError("unreadable file payload", permanent=True) from exc
+        try:
+            if look_first_since is not None:
+                found = self._find_file(target, thread_ts, filename)
+                if found is not None:
+                    log.info("file %s had gone out after all: not uploaded again", key)
+                    return found
+            response = self.client.files_upload_v2(
+                channel=target,
+                thread_ts=thread_ts,
+                file=content,
+                filename=filename,
+                title=str(payload.get("title") or filename),
+                alt_txt=str(payload.get("alt_txt") or "")[:1000] or None,
+                initial_comment=str(payload.get("initial_comment") or "") or None,
+                request_file_info=False,
+            )
+        except SlackApiError as exc:
+            error = as_delivery_error(exc)
+            if error.reason == "missing_scope":
+                raise DeliveryError("missing_scope", permanent=True) from exc
+            raise error from exc
+        except (SlackClientError, URLError, OSError, TimeoutError) as exc:
+            raise DeliveryError(f"connection: {type(exc).__name__}", permanent=False) from exc
+        return _shared_at(response.get("files") or [response.get("file") or {}], target)
+
+    def _find_file(self, target: str, thread_ts: str | None, filename: str) -> Sent | None:
+        channel = target
+        if thread_ts:
+            page = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+        else:
+            page = self.client.conversations_history(channel=channel, limit=LOOK_BACK)
+        for message in page.get("messages") or []:
+            if any(f.get("name") == filename for f in message.get("files") or []):
+                return Sent(channel=channel, ts=str(message["ts"]))
+        return None
+
     def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None:
         try:
             self.client.chat_update(channel=channel, ts=ts, **payload)
@@ -132,6 +190,18 @@ class SlackNotifier:
             )
         except (SlackClientError, URLError, OSError, TimeoutError) as exc:
             raise DeliveryError(f"connection: {type(exc).__name__}", permanent=False) from exc
+
+
+def _shared_at(files: list[dict[str, Any]], target: str) -> Sent:
+    """Where Slack shows an uploaded file: the message that shares it in `target`."""
+    for file in files:
+        for shares in (file.get("shares") or {}).values():
+            for channel, places in (shares or {}).items():
+                if places:
+                    return Sent(channel=str(channel), ts=str(places[0].get("ts")))
+    # Slack may share a file a moment after answering: the file's id stands in for the ts.
+    file_id = next((str(f["id"]) for f in files if f.get("id")), "unknown")
+    return Sent(channel=target, ts=f"file:{file_id}")
 
 
 def as_delivery_error(exc: SlackApiError) -> DeliveryError:

@@ -9,8 +9,16 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.timetext import fmt_local
 from bot.services import messages as m
-from handlers.blocks import channel_posts, review_messages, rhi_messages, update_posts
-from handlers.blocks.common import who
+from handlers import charts
+from handlers.blocks import (
+    channel_posts,
+    digest,
+    handover,
+    review_messages,
+    rhi_messages,
+    update_posts,
+)
+from handlers.blocks.common import context, who
 
 Builder = Callable[..., dict[str, Any]]
 
@@ -37,6 +45,9 @@ BUILDERS: dict[type, Builder] = {
     m.RiskRaised: update_posts.risk_raised,
     m.ReviewDue: review_messages.review_due,
     m.ReviewOverdue: review_messages.review_overdue,
+    m.Digest: digest.digest,
+    m.DigestChart: charts.digest_chart,
+    m.Handover: handover.handover,
 }
 
 
@@ -56,6 +67,12 @@ class SlackRenderer:
 
     def acted_note(self, acted: m.ReminderActed) -> str:
         return self._note(acted)
+
+    def noted(self, original: dict[str, Any], note: str) -> dict[str, Any]:
+        blocks = list(original.get("blocks") or [])[:49]
+        blocks.append(context(note).to_dict())
+        text = f"{original.get('text') or ''}\n{note}".strip()
+        return {**original, "text": text[:3000], "blocks": blocks}
 
     def _note(self, acted: m.ReminderActed) -> str:
         by = who(acted.actor)

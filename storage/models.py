@@ -59,6 +59,13 @@ class Episode(Base):
         Index("ix_episodes_status_last_seen", "status", "last_seen_at"),
         Index("ix_episodes_child_last_seen", "child_id", "last_seen_at"),
         Index("ix_episodes_incident_ref", "incident_ref"),
+        # The digest's period figures: episodes logged, and children back, in a time range.
+        # Status first: every figure filters on it (counted, returned), so a planner without
+        # statistics still reads a range of one status, never all of it.
+        Index("ix_episodes_status_created", "status", "created_at"),
+        Index("ix_episodes_status_returned", "status", "returned_at"),
+        # The handover's outstanding safe-and-well checks: only those still to be done.
+        Index("ix_episodes_safe_well_returned", "safe_well_status", "returned_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -112,7 +119,11 @@ class ReturnInterview(Base):
     """One return home interview per recorded return."""
 
     __tablename__ = "return_interviews"
-    __table_args__ = (Index("ix_return_interviews_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_return_interviews_status_due", "status", "due_at"),
+        # Interviews closed (or lapsed) in a time range: the digest's as-of figures.
+        Index("ix_return_interviews_status_updated", "status", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
@@ -214,6 +225,13 @@ class OutboxMessage(Base):
         Index("ix_outbox_status_not_before", "status", "not_before"),
         Index("ix_outbox_channel_ts", "channel", "ts"),
         Index("ix_outbox_rhi_id", "rhi_id"),
+        # Messages given up in a time range (the digest lists them); most rows never fail.
+        Index(
+            "ix_outbox_failed_at",
+            "failed_at",
+            postgresql_where=text("failed_at IS NOT NULL"),
+            sqlite_where=text("failed_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -233,6 +251,29 @@ class OutboxMessage(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A message that belongs to another (a digest's chart, in the digest's thread; an edit of
+    # the digest): that message's key. An episode's thread replies find their post by episode.
+    parent_key: Mapped[str | None] = mapped_column(String(120))
+    # When Slack's refusal was taken as final (status failed).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DigestRecord(Base):
+    """A digest or handover posted for one occasion (a local date, a date and time) to one
+    channel: the ledger that makes it once per occasion across copies and restarts, and says
+    what period the next one starts from."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("kind", "channel", "occasion", name="uq_digests_occasion"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(32))
+    occasion: Mapped[str] = mapped_column(String(20))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    posted_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

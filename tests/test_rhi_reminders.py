@@ -15,7 +15,14 @@ from sqlalchemy import select
 from bot.domain.states import RhiStatus
 from storage.models import Followup, OutboxMessage, ReturnInterview
 from tests.support.harness import CONTROL, LOGGER, SAFEGUARDING, Bot
-from tests.support.timeline import at, dms, escalations, every_hour, log_and_return
+from tests.support.timeline import (
+    at,
+    but_digests,
+    dms,
+    escalations,
+    every_hour,
+    log_and_return,
+)
 
 
 def rhi(bot: Bot) -> ReturnInterview:
@@ -76,7 +83,7 @@ def test_the_whole_ladder_once_each_then_nothing(bot: Bot) -> None:
 def test_nothing_more_after_an_outcome(bot: Bot) -> None:
     post = log_and_return(bot)
     every_hour(bot, 0, 100)
-    sent = len(bot.fake.posted)
+    sent = len(but_digests(bot.fake.posted))
     reply = bot.slash("rhi M-1 done by Suffolk County Council")
     assert "completed" in (reply.text or "")
     closing = bot.fake.thread(CONTROL, post.ts)[-1]
@@ -84,7 +91,8 @@ def test_nothing_more_after_an_outcome(bot: Bot) -> None:
     assert "Suffolk" not in str(closing.raw)
     assert "by Suffolk County Council" in str(bot.slash("show M-1").blocks)
     every_hour(bot, 101, 400)
-    assert len(bot.fake.posted) == sent + 1  # only the thread update about the outcome
+    # Only the thread update about the outcome (and the daily digests).
+    assert len(but_digests(bot.fake.posted)) == sent + 1
 
 
 def test_after_three_days_down_one_current_reminder_not_a_backlog(bot: Bot) -> None:

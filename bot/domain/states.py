@@ -121,7 +121,21 @@ class MessageKind(StrEnum):
     RISK_RAISED = "risk_raised"
     REVIEW_DUE = "review_due"  # to the officer in the case, with buttons
     REVIEW_OVERDUE = "review_overdue"  # in the episode's thread
+    # The daily safeguarding digest, its chart (a file in the digest's thread), an edit of the
+    # digest saying the chart could not be attached, and the shift handover.
+    DIGEST = "digest"
+    DIGEST_CHART = "digest_chart"
+    DIGEST_NOTE = "digest_note"
+    HANDOVER = "handover"
 
+
+# Summaries posted once per occasion: a duplicate is worse than a look at the channel first, so
+# a copy that takes over another's claim looks before sending (bot.services.outbox).
+SUMMARY_KINDS = frozenset({MessageKind.DIGEST, MessageKind.DIGEST_CHART, MessageKind.HANDOVER})
+# Messages that are files, uploaded rather than posted.
+FILE_KINDS = frozenset({MessageKind.DIGEST_CHART})
+# Messages that edit a message already posted (chat.update) instead of posting a new one.
+EDIT_KINDS = frozenset({MessageKind.EPISODE_POST_UPDATED, MessageKind.DIGEST_NOTE})
 
 # Messages that chase an open interview: dropped unsent once it is closed, or its episode is
 # reopened or voided.
@@ -150,6 +164,8 @@ class FollowupKind(StrEnum):
     POLICY = "policy"
     REVIEW = "review"  # a still-missing episode's next risk review; subject: episode id
     SAFE_WELL = "safe_well"  # the police safe-and-well check after a return; subject: episode id
+    DIGEST = "digest"  # the daily safeguarding digest; subject: the channel it goes to
+    HANDOVER = "handover"  # the shift handovers; subject: the channel they go to
 
 
 # Follow-ups about an episode (subject: its id): a void or a close stops them all.
@@ -205,6 +221,10 @@ class AuditAction(StrEnum):
     RECORDS_PURGED = "records.purged"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VIEWED = "audit.viewed"
+    # The digest: previewed privately (`/missing digest`, `missing-bot digest --dry-run`), or
+    # posted by an operator (`missing-bot digest`); the scheduler's own posts are in the outbox.
+    DIGEST_VIEWED = "digest.viewed"
+    DIGEST_POSTED = "digest.posted"
 
     @classmethod
     def for_rhi_status(cls, status: RhiStatus) -> AuditAction:

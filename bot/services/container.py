@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.services.access import AccessService
 from bot.services.audit_log import AuditLog
+from bot.services.digests import DigestService
 from bot.services.episode_lists import EpisodeLists
 from bot.services.episode_updates import UpdateService
 from bot.services.episodes import EpisodeService
@@ -33,6 +34,7 @@ class Services:
     outbox: Outbox
     sweeper: Sweeper
     audit_log: AuditLog
+    digests: DigestService
 
     @property
     def tz(self) -> ZoneInfo:

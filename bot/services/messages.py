@@ -6,11 +6,12 @@ Services create these; the Slack side renders each into Block Kit when it is enq
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 from bot.domain.states import MessageKind, ReturnHow, RhiStatus, Risk, SafeWellStatus
 from bot.services.results import EpisodeCard, RhiView, UpdateSummary
+from bot.services.summaries import DayCount, DigestReport, HandoverReport
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,32 @@ class DeliveryResumed:
     held: int
 
 
+@dataclass(frozen=True)
+class Digest:
+    """The daily safeguarding digest (also what `/missing digest` shows privately)."""
+
+    kind: ClassVar[MessageKind] = MessageKind.DIGEST
+    report: DigestReport
+
+
+@dataclass(frozen=True)
+class DigestChart:
+    """The digest's chart, a PNG uploaded into its thread: episodes per day, 28 days."""
+
+    kind: ClassVar[MessageKind] = MessageKind.DIGEST_CHART
+    occasion: date
+    days: tuple[DayCount, ...]
+    filename: str  # unique per digest: a sender that lost track looks for it by name
+
+
+@dataclass(frozen=True)
+class Handover:
+    """The shift handover in the control-room channel."""
+
+    kind: ClassVar[MessageKind] = MessageKind.HANDOVER
+    report: HandoverReport
+
+
 Outbound = (
     EpisodePosted
     | EpisodePostUpdated
@@ -272,4 +299,7 @@ Outbound = (
     | RiskRaised
     | ReviewDue
     | ReviewOverdue
+    | Digest
+    | DigestChart
+    | Handover
 )

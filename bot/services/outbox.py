@@ -28,9 +28,12 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.refs import format_ref
 from bot.domain.states import (
+    EDIT_KINDS,
+    FILE_KINDS,
     REMINDER_KINDS,
     REVIEW_KINDS,
     SAFE_WELL_KINDS,
+    SUMMARY_KINDS,
     DeliveryStatus,
     MessageKind,
 )
@@ -88,6 +91,8 @@ class Pending:
     in_thread: bool = False
     # Not before (quiet hours); None: at once.
     not_before: datetime | None = None
+    # The message this one belongs to (its thread, or the message it edits), by outbox key.
+    parent_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,13 @@ class Claimed:
     created_at: datetime
     # Why the last attempt failed, if one did: a timeout leaves it unknown whether it went out.
     error: str | None = None
+    parent_key: str | None = None
+
+    @property
+    def taken_over(self) -> bool:
+        """An earlier claim ended with no outcome recorded: its copy died, perhaps after
+        Slack took the message."""
+        return self.attempts > 1 and self.error is None
 
 
 @dataclass(frozen=True)
@@ -216,6 +228,7 @@ class Outbox:
             "attempts": 0,
             "not_before": max(pending.not_before or now, now),
             "created_at": now,
+            "parent_key": pending.parent_key,
         }
 
     # -- reading ------------------------------------------------------------------------
@@ -271,6 +284,7 @@ class Outbox:
                     OutboxMessage.attempts,
                     OutboxMessage.created_at,
                     OutboxMessage.error,
+                    OutboxMessage.parent_key,
                 )
             ).first()
             if row is None:
@@ -287,6 +301,7 @@ class Outbox:
                 attempts=row.attempts,
                 created_at=row.created_at,
                 error=row.error,
+                parent_key=row.parent_key,
             )
 
     # -- sending ------------------------------------------------------------------------
@@ -418,26 +433,42 @@ class Outbox:
         if not self._still_wanted(delivery, now):
             self._finish(delivery.id, status=DeliveryStatus.CANCELLED)
             return Outcome(delivery.id, DeliveryStatus.CANCELLED)
-        if delivery.kind is MessageKind.EPISODE_POST_UPDATED:
+        if delivery.kind in EDIT_KINDS:
             return self._edit_post(delivery, now)
         target, thread_ts, wait = self._where(delivery)
         if wait:
             self._release(delivery.id, not_before=now + _PARENT_WAIT, count_attempt=False)
             return Outcome(
-                delivery.id, DeliveryStatus.PENDING, error="waiting for the episode's post"
+                delivery.id, DeliveryStatus.PENDING, error="waiting for the message it follows"
             )
+        if thread_ts is None and delivery.kind in FILE_KINDS and delivery.parent_key:
+            # The message it belongs to will never be posted: a chart alone means nothing.
+            self._finish(delivery.id, status=DeliveryStatus.CANCELLED, error="no parent")
+            return Outcome(delivery.id, DeliveryStatus.CANCELLED)
         payload = self._with_notes(delivery, now)
         self._pace(target)
-        # After an attempt whose outcome is unknown, the message may be in Slack already.
+        # After an attempt whose outcome is unknown, the message may be in Slack already; a
+        # summary (one a day) is looked for after a claim taken over from a copy that died.
         unknown = delivery.error is not None and delivery.error.startswith(_UNKNOWN_OUTCOME)
+        unknown = unknown or (delivery.kind in SUMMARY_KINDS and delivery.taken_over)
+        look_first_since = delivery.created_at if unknown else None
         try:
-            sent = self.notifier.send(
-                target=target,
-                thread_ts=thread_ts,
-                payload=payload,
-                key=delivery.key,
-                look_first_since=delivery.created_at if unknown else None,
-            )
+            if delivery.kind in FILE_KINDS:
+                sent = self.notifier.upload(
+                    target=target,
+                    thread_ts=thread_ts,
+                    payload=payload,
+                    key=delivery.key,
+                    look_first_since=look_first_since,
+                )
+            else:
+                sent = self.notifier.send(
+                    target=target,
+                    thread_ts=thread_ts,
+                    payload=payload,
+                    key=delivery.key,
+                    look_first_since=look_first_since,
+                )
         except DeliveryError as exc:
             return self._failed(delivery, exc, now)
         except Exception as exc:  # a bug in one message must not stop the others
@@ -452,31 +483,51 @@ class Outbox:
             episode_post_of=(
                 delivery.episode_id if delivery.kind is MessageKind.EPISODE_POSTED else None
             ),
+            # What Slack shows, notes included: an edit later starts from it.
+            payload=payload if payload is not delivery.payload else None,
         )
         return Outcome(delivery.id, DeliveryStatus.SENT, ts=sent.ts)
 
     def _edit_post(self, delivery: Claimed, now: datetime) -> Outcome:
-        """An edit of the episode's channel post: once the post is out, `chat.update` it."""
-        assert delivery.episode_id is not None
+        """An edit of a message posted earlier (an episode's channel post, a digest): once the
+        message is out, `chat.update` it. A note (a digest's missing chart) is added to the
+        message as Slack shows it, so nothing said since is lost."""
+        parent_key = delivery.parent_key
+        if parent_key is None:
+            assert delivery.episode_id is not None
+            parent_key = post_key(delivery.episode_id)
         with self.db.read() as session:
-            parent = queries.outbox_by_key(session, post_key(delivery.episode_id))
-            state = (parent.status, parent.channel, parent.ts) if parent is not None else None
-        if state is None or state[0] in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
+            parent = queries.outbox_by_key(session, parent_key)
+            state = (
+                (parent.id, parent.status, parent.channel, parent.ts, dict(parent.payload))
+                if parent is not None
+                else None
+            )
+        if state is None or state[1] in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
             self._finish(delivery.id, status=DeliveryStatus.CANCELLED)  # no post to edit
             return Outcome(delivery.id, DeliveryStatus.CANCELLED)
-        status, channel, ts = state
+        parent_id, status, channel, ts, shown = state
         if status != DeliveryStatus.SENT or not channel or not ts:
             self._release(delivery.id, not_before=now + _PARENT_WAIT, count_attempt=False)
             return Outcome(delivery.id, DeliveryStatus.PENDING, error="waiting for the post")
+        note = delivery.payload.get("note")
+        payload = self.renderer.noted(shown, str(note)) if note else delivery.payload
         self._pace(channel)
         try:
-            self.notifier.update(channel=channel, ts=ts, payload=delivery.payload)
+            self.notifier.update(channel=channel, ts=ts, payload=payload)
         except DeliveryError as exc:
             return self._failed(delivery, exc, now)
         except Exception as exc:  # a bug in one message must not stop the others
             log.exception("edit %s (%s) crashed", delivery.id, delivery.key)
             return self._failed(delivery, DeliveryError(type(exc).__name__, permanent=False), now)
         self._finish(delivery.id, status=DeliveryStatus.SENT, sent=ts, channel=channel, now=now)
+        if note:
+            with self.db.transaction() as session:
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == parent_id)
+                    .values(payload=payload)
+                )
         return Outcome(delivery.id, DeliveryStatus.SENT, ts=ts)
 
     def _pace(self, target: str) -> None:
@@ -493,6 +544,8 @@ class Outbox:
     def _with_notes(self, delivery: Claimed, now: datetime) -> dict[str, Any]:
         """What only the moment of sending can say: that it is late, or that the channel post
         it confirms has not gone out yet."""
+        if delivery.kind in FILE_KINDS:
+            return delivery.payload  # a file, not a message: nothing to add to it
         notes = []
         if delivery.kind is MessageKind.EPISODE_CONFIRMED and delivery.episode_id is not None:
             with self.db.read() as session:
@@ -542,10 +595,14 @@ class Outbox:
 
     def _where(self, delivery: Claimed) -> tuple[str, str | None, bool]:
         """Target channel and thread; `wait` when the parent post has not gone out yet."""
-        if not delivery.in_thread or delivery.episode_id is None:
+        if delivery.parent_key is not None:
+            parent_key = delivery.parent_key
+        elif delivery.in_thread and delivery.episode_id is not None:
+            parent_key = post_key(delivery.episode_id)
+        else:
             return delivery.target, None, False
         with self.db.read() as session:
-            parent = queries.outbox_by_key(session, post_key(delivery.episode_id))
+            parent = queries.outbox_by_key(session, parent_key)
             state = (parent.status, parent.channel, parent.ts) if parent is not None else None
         if state is None or state[0] in (DeliveryStatus.FAILED, DeliveryStatus.CANCELLED):
             # The parent post will never exist: better a message outside the thread than none.
@@ -594,6 +651,9 @@ class Outbox:
 
     def _report_failure(self, delivery: Claimed, reason: str, now: datetime) -> None:
         """Tell people when Slack will never take a message, so someone can act on it."""
+        if delivery.kind in FILE_KINDS and delivery.parent_key:
+            self._say_not_attached(delivery, reason, now)
+            return
         if delivery.kind is MessageKind.DELIVERY_FAILED or not self.safeguarding_channel:
             return  # never report a failed report: that could loop
         ref = format_ref(delivery.episode_id) if delivery.episode_id is not None else None
@@ -607,6 +667,30 @@ class Outbox:
                 target=self.safeguarding_channel,
                 now=now,
                 episode_id=delivery.episode_id,
+            )
+        if new_id is not None:
+            self.deliver([new_id])
+
+    def _say_not_attached(self, delivery: Claimed, reason: str, now: datetime) -> None:
+        """A chart Slack will not take (no files:write scope, say): the message it belongs to
+        is edited to say so, where the people who read it will see it."""
+        assert delivery.parent_key is not None
+        if reason == "missing_scope":
+            why = "the Slack app lacks the `files:write` scope; an admin can add it"
+        else:
+            why = f"Slack said `{reason}`"
+        note = f":warning: The chart could not be attached ({why})."
+        with self.db.transaction() as session:
+            new_id = self.enqueue_rendered(
+                session,
+                Pending(
+                    key=f"{delivery.key}:not-attached",
+                    kind=MessageKind.DIGEST_NOTE,
+                    payload={"note": note},
+                    target=delivery.target,
+                    parent_key=delivery.parent_key,
+                ),
+                now=now,
             )
         if new_id is not None:
             self.deliver([new_id])
@@ -685,12 +769,17 @@ class Outbox:
         error: str | None = None,
         now: datetime | None = None,
         episode_post_of: int | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> None:
         """Record the outcome; an episode's channel post is remembered on the episode in the
         same transaction, so the two can never disagree."""
         values: dict[str, Any] = {"status": status, "error": error}
         if status is DeliveryStatus.SENT:
             values.update(ts=sent, channel=channel, sent_at=now)
+        if status is DeliveryStatus.FAILED:
+            values.update(failed_at=now)
+        if payload is not None:
+            values.update(payload=payload)
         with self.db.transaction() as session:
             session.execute(
                 update(OutboxMessage)

@@ -50,6 +50,10 @@ class Renderer(Protocol):
 
     def acted_note(self, acted: ReminderActed) -> str: ...
 
+    def noted(self, original: dict[str, Any], note: str) -> dict[str, Any]:
+        """A message as posted, with a note added at its end (a digest's missing chart)."""
+        ...
+
 
 class Notifier(Protocol):
     """Posts a rendered message to Slack; raises DeliveryError."""
@@ -63,6 +67,19 @@ class Notifier(Protocol):
         key: str,
         look_first_since: datetime | None = None,
     ) -> Sent: ...
+
+    def upload(
+        self,
+        *,
+        target: str,
+        thread_ts: str | None,
+        payload: dict[str, Any],
+        key: str,
+        look_first_since: datetime | None = None,
+    ) -> Sent:
+        """Upload a rendered file (a chart) into a conversation, or its thread. After an
+        attempt whose outcome is unknown, look for it first."""
+        ...
 
     def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None: ...
 

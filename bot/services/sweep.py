@@ -4,8 +4,12 @@ record that the pass ran (for /healthz)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.domain.states import DeliveryStatus
@@ -21,6 +25,12 @@ from storage.models import SchedulerPass
 log = logging.getLogger(__name__)
 
 _REQUEST_KEYS_KEPT = timedelta(days=1)
+
+
+class Scheduled(Protocol):
+    """Something with a follow-up row that must exist (and fit the settings) from start-up."""
+
+    def ensure_current(self, session: Session, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,7 @@ class Sweeper:
         access: AccessService,
         directory: Directory,
         instance_id: str,
+        schedules: Sequence[Scheduled] = (),
     ) -> None:
         self.db = db
         self.clock = clock
@@ -58,6 +69,7 @@ class Sweeper:
         self.access = access
         self.directory = directory
         self.instance_id = instance_id
+        self.schedules = tuple(schedules)
         # When this copy last started and completed a pass, as recorded in the database:
         # /healthz reads them from here, so that answering never waits on the database twice.
         self.last_started: datetime | None = None
@@ -88,6 +100,8 @@ class Sweeper:
                 with self.db.transaction() as session:
                     self.rhi_followups.ensure_current(session, now)
                     self.reviews.ensure_current(session, now)
+                    for schedule in self.schedules:
+                        schedule.ensure_current(session, now)
                 self._daily_ensured = True
             self.access.refresh_usergroups(self.directory)
             self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)

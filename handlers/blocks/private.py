@@ -36,6 +36,7 @@ USAGE = f"""*/missing* — log and follow missing-child episodes
 • `/missing rhi` — your open return home interviews, soonest due first
 • `/missing rhi <ref> done [<when>] [by <organisation>]` · `offered` · `declined`
   · `notdone <reason>` · `assign @someone` · `snooze <hours>`
+• `/missing digest` — what the safeguarding digest would say now, privately (safeguarding)
 • `/missing audit <ref>` — the episode's audit trail (admins only)
 • `/missing admin grant @someone <role>` · `revoke @someone <role>` · `roles` — admins only
 • `/missing help` — this message

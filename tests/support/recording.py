@@ -59,6 +59,18 @@ class RecordingNotifier:
         channel = f"D{target}" if target.startswith("U") else target
         return Sent(channel=channel, ts=ts)
 
+    def upload(
+        self,
+        *,
+        target: str,
+        thread_ts: str | None,
+        payload: dict[str, Any],
+        key: str,
+        look_first_since: datetime | None = None,
+    ) -> Sent:
+        """A file (a digest's chart): recorded like a post, its payload as rendered."""
+        return self.send(target=target, thread_ts=thread_ts, payload=payload, key=key)
+
     def update(self, *, channel: str, ts: str, payload: dict[str, Any]) -> None:
         with self._lock:
             self.updates.append((channel, ts, payload))
