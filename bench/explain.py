@@ -3,9 +3,10 @@
     python -m bench.explain [--size 1000000] [--out docs/benchmarks.md]
 
 On a working copy of the cached seed (bench/seed.py), the real bot does what a busy minute
-does: a scheduler pass with work due, a second pass with nothing due, `/missing new` (the
-incident-reference and child lookups), a reminder's button looked up by its message
-(`outbox (channel, ts)`), `/missing list`, `/missing show`, `/missing rhi`. Every statement it
+does: a scheduler pass with work due (the day's digest among it, late at the seed's noon), a
+second pass with nothing due, `/missing new` (the incident-reference and child lookups), a
+reminder's button looked up by its message (`outbox (channel, ts)`), `/missing list`,
+`/missing show`, `/missing rhi`, `/missing digest`. Every statement it
 sends is recorded as sent (SQL and parameters), and each distinct one is then run again under
 `EXPLAIN (ANALYZE, BUFFERS)` in a transaction that is rolled back, on a second copy of the
 seed (so in the state the statements first met). The report lists, per
@@ -180,7 +181,7 @@ def exercise(stack: Any, log: StatementLog) -> None:
         ).one()
     with log.during("button: message -> outbox row"), services.db.read() as session:
         queries.outbox_by_message(session, channel=posted.channel, ts=posted.ts)
-    for text in ("list", "show M-1", "rhi"):
+    for text in ("list", "show M-1", "rhi", "digest"):
         with log.during(f"/missing {text}"):
             response = stack.sender.slash(text)
             if response.status != 200:
@@ -195,7 +196,7 @@ def markdown(plans: list[Plan], *, size: int, seconds: float) -> str:
         "",
         f"`python -m bench.explain --size {size}`: every statement the bot sent during a pass",
         "with work due, a pass with nothing due, `/missing new`, a button's message lookup,",
-        "`/missing list`, `show` and `rhi`, each re-run under `EXPLAIN (ANALYZE, BUFFERS)` on a",
+        "`/missing list`, `show`, `rhi` and `digest`, each re-run under `EXPLAIN (ANALYZE, BUFFERS)` on a",
         "fresh copy of the seed and rolled back",
         f"({len(plans)} distinct statements, {seconds:.0f} s in all). A sequential",
         f"scan reading more than {LARGE_TABLE_ROWS:,} rows is flagged.",
