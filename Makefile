@@ -19,11 +19,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/missing-bot demo
 
-## The test suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set).
+## The test suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set), on both cores;
+## then the tests that time the bot against the wall clock, alone (marker `serial`).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

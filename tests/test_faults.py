@@ -55,6 +55,9 @@ from tests.support.serving import (
 )
 from tests.support.tcpproxy import TcpProxy, proxied
 
+# Acknowledgements within Slack's 3 s and health within 1 s are timed here: run alone.
+pytestmark = pytest.mark.serial
+
 NOTHING_SAVED = "nothing was saved"
 CANNOT_TELL = "cannot tell whether this was saved"
 
