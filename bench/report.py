@@ -27,6 +27,7 @@ COLUMNS = (
     "episodes (history + open)",
     "open RHIs / due",
     "first pass",
+    "of which due work (claim, decide, enqueue)",
     "second pass",
     "outbox rows written (expected)",
     "longest write transaction: 1st / 2nd pass (count)",

@@ -9,7 +9,10 @@ on a fresh working copy so that every run starts from the same state:
 1. One scheduler pass, `services.sweeper.run_once()`, built by `bot.app.build_services` with a
    FakeClock at the seed's `now` and the fake Slack, pace 0: the first pass (does the due work)
    and a second one right after (nothing new is due, only the scan), median of `--runs` copies.
-   A first pass slower than `--slow` seconds is not repeated. Also: outbox rows written, the
+   The first pass's due work alone (`FollowupRunner.run_due`: claim, decide, enqueue) is
+   reported beside it; the rest of the pass is the outbox sending the messages, with Slack's
+   pace of one message a second per channel switched off. A first pass slower than `--slow`
+   seconds is not repeated. Also: outbox rows written, the
    longest write transaction (on SQLite the write lock: from BEGIN IMMEDIATE returning to COMMIT
    returning), and the peak RSS of this process during the pass.
 2. `/missing new` while a pass runs: the real Bolt app behind waitress, signed requests from
@@ -286,6 +289,8 @@ class Figures:
     config: SeedConfig
     summary: dict[str, Any]
     first: list[float] = field(default_factory=list)
+    # Of the first pass, the due work alone (claim, decide, enqueue): the rest is sending.
+    due_work: list[float] = field(default_factory=list)
     second: list[float] = field(default_factory=list)
     rows_written: list[int] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)
@@ -320,6 +325,7 @@ class Figures:
             f"{c.size:,} + {c.open_rhis:,}",
             f"{summary['open_rhis']:,} / {summary['due_rhis']:,}",
             self._pass_cell(self.first, "first", measured),
+            self._pass_cell(self.due_work, "first", measured),
             self._pass_cell(self.second, "second", measured),
             written,
             f"{_fmt_max(self.writes_first, self.writes_per_first_pass)} / "
@@ -387,6 +393,22 @@ def _samples_cell(samples: list[Sample]) -> str:
 # ---- 1. passes -------------------------------------------------------------------------------
 
 
+def _timing(target: Any, method: str) -> list[float]:
+    """Time every call of `target.method` (this instance only) into the list returned."""
+    durations: list[float] = []
+    original = getattr(target, method)
+
+    def timed_call(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            durations.append(time.perf_counter() - started)
+
+    setattr(target, method, timed_call)
+    return durations
+
+
 @contextmanager
 def working_copy(seeded: databases.Seeded, tag: str) -> Iterator[str]:
     url = databases.work_copy(seeded, tag)
@@ -405,6 +427,7 @@ def measure_passes(seeded: databases.Seeded, args: argparse.Namespace, figures: 
                 db = stack.services.db
                 timer = WriteTimer(db.engine)
                 sweeper = stack.services.sweeper
+                due_work = _timing(sweeper.runner, "run_due")
                 before = max_outbox_id(db)
                 reset_peak_rss()
                 with timer.record() as writes:
@@ -415,12 +438,15 @@ def measure_passes(seeded: databases.Seeded, args: argparse.Namespace, figures: 
                         raise
                 figures.rss_mib.append(peak_rss_mib() or 0.0)
                 figures.first.append(first)
+                figures.due_work.append(sum(due_work))
                 figures.writes_first.extend(writes)
                 figures.writes_per_first_pass.append(len(writes))
                 figures.rows_written.append(outbox_rows_since(db, before))
                 figures.sent.append(result.sent)
+                due_work.clear()  # the second pass's is not reported
                 print(
-                    f"  run {run + 1}: first pass {_fmt(first)}, {result.planned} planned, "
+                    f"  run {run + 1}: first pass {_fmt(first)} (due work "
+                    f"{_fmt(figures.due_work[-1])}), {result.planned} planned, "
                     f"{result.sent} sent, longest write {_fmt_max(writes)}",
                     flush=True,
                 )
@@ -593,6 +619,8 @@ def measure_healthz(seeded: databases.Seeded, args: argparse.Namespace, figures:
             CONTROL_ROOM_CHANNEL=CONTROL_CHANNEL,
             SAFEGUARDING_CHANNEL=SAFEGUARDING_CHANNEL,
             SLACK_CHANNEL_PACE_SECONDS="0",
+            # serve refuses to start with nobody able to grant roles.
+            ADMIN_USER_IDS=CALL_HANDLER,
             PORT=str(port),
         )
         log_path = databases.CACHE_DIR / f"serve-{os.getpid()}.log"

@@ -57,6 +57,7 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def cmd_sweep(settings: Settings, _args: argparse.Namespace) -> int:
     services = build_services(settings, client=build_client(settings))
     result = services.sweeper.run_once()
+    services.db.checkpoint()
     failed = [o for o in result.outcomes if o.status != "sent"]
     print(f"pass done: {result.planned} planned, {result.sent} sent, {len(failed)} not sent")
     return 0

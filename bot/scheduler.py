@@ -19,6 +19,11 @@ def _tick(sweeper: Sweeper) -> None:
     except Exception:
         # A failed pass is retried by the next tick; /healthz reports it if it persists.
         log.exception("scheduler pass failed")
+    try:
+        sweeper.db.checkpoint()
+    except Exception:
+        # Only the WAL's size is at stake; the next tick (or SQLite's own threshold) does it.
+        log.warning("SQLite checkpoint failed; the next tick tries again", exc_info=True)
 
 
 def start_scheduler(sweeper: Sweeper, *, tick_seconds: int) -> BackgroundScheduler:
