@@ -127,22 +127,57 @@ def watch_logs() -> Iterator[LogWatch]:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """Row counts and highest ids of every table but the audit trail and request keys, and the
-    state of episodes, interviews and role grants: what any change to the records would move."""
+    """Row counts and highest ids of every table but the audit trail and request keys, the
+    state of episodes, interviews and role grants, and every row of those tables in full: a
+    change to any column of any record moves it (a correction, a check recorded in place)."""
 
     tables: tuple[Any, ...]
     episodes: tuple[Any, ...]
     rhis: tuple[Any, ...]
     grants: tuple[Any, ...]
+    rows: tuple[tuple[Any, ...], ...] = ()
+
+    def differences(self, other: Fingerprint) -> dict[str, list[str]]:
+        """The rows, by table, in one fingerprint and not the other: for a failure's message."""
+        found = {}
+        for table, mine, theirs in zip(_TABLES, self.rows, other.rows, strict=True):
+            changed = sorted(set(map(repr, mine)) ^ set(map(repr, theirs)))
+            if changed:
+                found[table.name] = [row[:300] for row in changed]
+        return found
+
+    def episodes_touched(self, other: Fingerprint) -> set[int]:
+        """The episodes whose rows differ between the two: an episode's own row, and rows that
+        name it (`episode_id`, or the subject of its review and safe-and-well follow-ups).
+        -1 stands for a changed row that names no episode."""
+        touched: set[int] = set()
+        for table, mine, theirs in zip(_TABLES, self.rows, other.rows, strict=True):
+            for row in set(map(repr, mine)) ^ set(map(repr, theirs)):
+                touched.add(_episode_of(table, row, mine + theirs))
+        return touched
 
 
 _SKIPPED = {"audit_events", "request_keys"}
+_TABLES = [t for t in Base.metadata.sorted_tables if t.name not in _SKIPPED]
+_EPISODE_SUBJECTS = ("review", "safe_well")
+
+
+def _episode_of(table: Any, shown: str, rows: tuple[Any, ...]) -> int:
+    row = next(r for r in rows if repr(r) == shown)
+    names = list(table.c.keys())
+    values = dict(zip(names, row, strict=True))
+    if table.name == "episodes":
+        return int(values["id"])
+    if values.get("episode_id") is not None:
+        return int(values["episode_id"])
+    if table.name == "followups" and values["kind"] in _EPISODE_SUBJECTS:
+        return int(values["subject"])
+    return -1
 
 
 def _fingerprint_queries() -> list[Any]:
-    counted = [t for t in Base.metadata.sorted_tables if t.name not in _SKIPPED]
     columns: list[Any] = []
-    for table in counted:
+    for table in _TABLES:
         columns.append(select(func.count()).select_from(table).scalar_subquery())
         if "id" in table.c:
             columns.append(select(func.max(table.c.id)).scalar_subquery())
@@ -162,6 +197,11 @@ def _fingerprint_queries() -> list[Any]:
     ]
 
 
+def _row_queries() -> list[Any]:
+    """Every row of every table the fingerprint counts, in a stable order."""
+    return [select(table).order_by(*table.primary_key.columns) for table in _TABLES]
+
+
 class Fingerprinter:
     """Takes fingerprints on a connection of its own, with plain SQL on the driver: the fuzz
     takes two per example, so it must cost a fraction of a millisecond, not several."""
@@ -171,6 +211,10 @@ class Fingerprinter:
         self.sql = [
             str(q.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
             for q in _fingerprint_queries()
+        ]
+        self.row_sql = [
+            str(q.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+            for q in _row_queries()
         ]
         self.connection = self.engine.raw_connection()
         driver = self.connection.driver_connection
@@ -185,9 +229,13 @@ class Fingerprinter:
             for sql in self.sql:
                 cursor.execute(sql)
                 results.append(tuple(tuple(row) for row in cursor.fetchall()))
+            rows = []
+            for sql in self.row_sql:
+                cursor.execute(sql)
+                rows.append(tuple(tuple(row) for row in cursor.fetchall()))
         finally:
             cursor.close()
-        return Fingerprint(*results)
+        return Fingerprint(*results, rows=tuple(rows))
 
     def close(self) -> None:
         self.connection.close()
@@ -207,7 +255,7 @@ class Snapshot:
     def __init__(self, bot: Bot, prints: Fingerprinter) -> None:
         self.engine = prints.engine
         # Children before parents when deleting: reversed dependency order.
-        self.tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in _SKIPPED]
+        self.tables = list(reversed(_TABLES))
         self.rows: dict[str, list[dict[str, Any]]] = {}
         with self.engine.connect() as conn:
             for table in self.tables:
