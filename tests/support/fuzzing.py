@@ -147,13 +147,23 @@ class Fingerprint:
         return found
 
     def episodes_touched(self, other: Fingerprint) -> set[int]:
-        """The episodes whose rows differ between the two: an episode's own row, and rows that
-        name it (`episode_id`, or the subject of its review and safe-and-well follow-ups).
-        -1 stands for a changed row that names no episode."""
+        """The episodes whose rows differ between the two: an episode's own row, rows that
+        name it (`episode_id`), and follow-ups about it or its interviews. -1 stands for a
+        changed row that names no episode."""
+        interviews = {}  # return interview id -> its episode
+        for table, mine, theirs in zip(_TABLES, self.rows, other.rows, strict=True):
+            if table.name == "return_interviews":
+                names = list(table.c.keys())
+                for row in mine + theirs:
+                    values = dict(zip(names, row, strict=True))
+                    interviews[str(values["id"])] = int(values["episode_id"])
         touched: set[int] = set()
         for table, mine, theirs in zip(_TABLES, self.rows, other.rows, strict=True):
-            for row in set(map(repr, mine)) ^ set(map(repr, theirs)):
-                touched.add(_episode_of(table, row, mine + theirs))
+            names = list(table.c.keys())
+            shown = {repr(row): row for row in mine + theirs}
+            for key in set(map(repr, mine)) ^ set(map(repr, theirs)):
+                values = dict(zip(names, shown[key], strict=True))
+                touched.add(_episode_of(table.name, values, interviews))
         return touched
 
 
@@ -162,16 +172,15 @@ _TABLES = [t for t in Base.metadata.sorted_tables if t.name not in _SKIPPED]
 _EPISODE_SUBJECTS = ("review", "safe_well")
 
 
-def _episode_of(table: Any, shown: str, rows: tuple[Any, ...]) -> int:
-    row = next(r for r in rows if repr(r) == shown)
-    names = list(table.c.keys())
-    values = dict(zip(names, row, strict=True))
-    if table.name == "episodes":
+def _episode_of(table: str, values: dict[str, Any], interviews: dict[str, int]) -> int:
+    if table == "episodes":
         return int(values["id"])
     if values.get("episode_id") is not None:
         return int(values["episode_id"])
-    if table.name == "followups" and values["kind"] in _EPISODE_SUBJECTS:
+    if table == "followups" and values["kind"] in _EPISODE_SUBJECTS:
         return int(values["subject"])
+    if table == "followups" and values["kind"] == "rhi":
+        return interviews.get(values["subject"], -1)
     return -1
 
 
