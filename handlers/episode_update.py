@@ -3,7 +3,6 @@ saved on submission. A form submitted twice (the same view id) saves once."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +19,15 @@ from handlers.blocks.update_modal import fingerprint, update_view
 from handlers.callers import view_caller
 from handlers.errors import STORAGE_DOWN, UNEXPECTED, open_view
 from handlers.new_episode import FORM_OUTCOME_UNKNOWN
+from handlers.shapes import dig, items, json_object, obj, text
 
 log = logging.getLogger(__name__)
 
 # Where an answer that is not about one field is shown: the top of the form.
 TOP = "risk_level"
 MAX_ID = 2**62
+# Slack's date-time picker sends whole seconds since 1970; datetime stops at the year 9999.
+_LAST = 253_402_300_799
 _CORRECTION_OF = {"officer": "officer_id"}
 
 
@@ -51,41 +53,50 @@ def read_update_form(
     view: dict[str, Any], *, opened: dict[str, str], opened_risk: str
 ) -> tuple[EpisodeUpdate, dict[str, str]]:
     """The typed update: only what this person changed on the form. Plus errors for values
-    Slack's widgets should never send."""
-    values = view.get("state", {}).get("values", {})
+    Slack's widgets never send (a wrong type, an option the form does not offer): only Slack's
+    shapes are judged here, the rules in the domain."""
+    values = obj(dig(view, "state", "values"))
     errors: dict[str, str] = {}
 
     def element(block_id: str) -> dict[str, Any]:
-        found = values.get(block_id, {}).get(block_id)
-        return found if isinstance(found, dict) else {}
+        return obj(dig(values, block_id, block_id))
 
-    def text(block_id: str) -> str:
-        return str(element(block_id).get("value") or "")
+    def typed(block_id: str) -> str:
+        value = element(block_id).get("value")
+        if value is None or isinstance(value, str):
+            return value or ""
+        errors[block_id] = "That is not text: type it again."
+        return ""
 
-    chosen = (element("risk_level").get("selected_option") or {}).get("value")
+    def person(block_id: str) -> str:
+        value = element(block_id).get("selected_user")
+        if value is None or isinstance(value, str):
+            return value or ""
+        errors[block_id] = "Choose the person again."
+        return ""
+
     risk: Risk | None = None
-    if chosen and chosen != opened_risk:
-        try:
-            risk = Risk(chosen)
-        except ValueError:
-            errors["risk_level"] = "Choose a risk level."
+    option = element("risk_level").get("selected_option")
+    chosen = dig(option, "value")
+    if option is not None and chosen not in {r.value for r in Risk}:
+        errors["risk_level"] = "Choose a risk level."
+    elif option is not None and chosen != opened_risk:
+        risk = Risk(chosen)
     seen: datetime | None = None
     raw_seen = element("sighting_at").get("selected_date_time")
     if raw_seen is not None:
-        try:
-            seen = datetime.fromtimestamp(int(raw_seen), tz=UTC)
-        except (TypeError, ValueError, OverflowError, OSError):
+        if isinstance(raw_seen, int) and not isinstance(raw_seen, bool) and 0 <= raw_seen <= _LAST:
+            seen = datetime.fromtimestamp(raw_seen, tz=UTC)
+        else:
             errors["sighting_at"] = "That is not a date and time."
     now_shown: dict[str, object] = {
-        "last_seen_place": text("last_seen_place"),
-        "placing_authority": text("placing_authority"),
-        "risk_factors": [
-            str(o.get("value", "")) for o in element("risk_factors").get("selected_options") or []
-        ],
-        "description": text("description"),
-        "reported_by": text("reported_by"),
-        "incident_ref": text("incident_ref"),
-        "officer": str(element("officer").get("selected_user") or ""),
+        "last_seen_place": typed("last_seen_place"),
+        "placing_authority": typed("placing_authority"),
+        "risk_factors": _options(element("risk_factors").get("selected_options"), errors),
+        "description": typed("description"),
+        "reported_by": typed("reported_by"),
+        "incident_ref": typed("incident_ref"),
+        "officer": person("officer"),
     }
     changed: dict[str, Any] = {}
     for block_id, digest in opened.items():
@@ -96,19 +107,32 @@ def read_update_form(
             )
     update = EpisodeUpdate(
         risk=risk,
-        reason=text("risk_reason"),
-        decided_by=str(element("decided_by").get("selected_user") or ""),
+        reason=typed("risk_reason"),
+        decided_by=person("decided_by"),
         sighting_at=seen,
-        sighting_place=text("sighting_place"),
-        information=text("information"),
+        sighting_place=typed("sighting_place"),
+        information=typed("information"),
         corrections=Corrections(**changed),
     )
     return update, errors
 
 
+def _options(raw: object, errors: dict[str, str]) -> list[str]:
+    """Checkbox values; an option that is not one of Slack's reads as unknown (refused)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        errors["risk_factors"] = "Choose risk factors from the list."
+        return []
+    return [text(dig(option, "value")) or "" for option in raw]
+
+
 def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Services) -> None:
     try:
         _submit(ack, body, view, services)
+    except UserError as exc:  # a request that did not say who sent it: nothing to log
+        if ack.response is None:
+            ack(response_action="errors", errors={TOP: exc.message[:150]})
     except Exception:
         log.exception("the update form could not be handled")
         if ack.response is None:  # keep the form open: nothing typed is lost
@@ -119,7 +143,9 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Serv
     meta = _metadata(view)
     episode_id = meta.get("episode_id")
     opened = meta.get("opened")
-    if not (isinstance(episode_id, int) and 0 < episode_id < MAX_ID and isinstance(opened, dict)):
+    if isinstance(episode_id, bool) or not isinstance(episode_id, int):
+        episode_id = 0
+    if not (0 < episode_id < MAX_ID and isinstance(opened, dict)):
         ack(response_action="errors", errors={TOP: "That form is not one of mine."})
         return
     channel = meta.get("channel_id")
@@ -154,7 +180,7 @@ def _submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], services: Serv
 
 def _on_form(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
     """Slack shows an error only under an input the form has: others go to the top."""
-    inputs = {b.get("block_id") for b in view.get("blocks") or [] if b.get("type") == "input"}
+    inputs = {dig(b, "block_id") for b in items(view.get("blocks")) if dig(b, "type") == "input"}
     shown: dict[str, str] = {}
     for block_id, message in errors.items():
         where = block_id if block_id in inputs else TOP
@@ -163,8 +189,4 @@ def _on_form(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    return json_object(view.get("private_metadata")) or {}

@@ -7,6 +7,7 @@ against the database, so a reminder about a review since recorded changes nothin
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,22 +20,21 @@ from handlers.blocks import review_messages
 from handlers.callers import action_caller
 from handlers.episode_update import open_form
 from handlers.errors import report
+from handlers.shapes import text
 
-MAX_ID = 2**62  # ids are BIGINT: anything larger is not ours
-# Unix seconds from 2000 to 2100: a due time outside is not one the bot wrote.
-_SECONDS = (946_684_800, 4_102_444_800)
+# Exactly what `review_buttons` writes: an episode id and whole seconds, in ASCII digits with
+# no sign, space, underscore or leading zero (`int()` alone would take " 1", "+1", "1_0",
+# "01" or "١", naming a record in a way the bot never does). Ids are BIGINT: 18 digits stay
+# below 2**63; ten digits of seconds cover 2001 to 2286.
+_VALUE = re.compile(r"([1-9][0-9]{0,17}):([1-9][0-9]{9})")
 
 
 def parse_review(value: object) -> tuple[int, datetime]:
     """(episode id, due time) from a button value; UserError if not ours."""
-    try:
-        episode_text, due_text = str(value).split(":")
-        episode_id, seconds = int(episode_text), int(due_text)
-    except ValueError:
-        episode_id = seconds = 0
-    if not (0 < episode_id < MAX_ID and _SECONDS[0] < seconds < _SECONDS[1]):
+    match = _VALUE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise UserError("That button is not one of mine; nothing was changed.")
-    return episode_id, datetime.fromtimestamp(seconds, tz=UTC)
+    return int(match[1]), datetime.fromtimestamp(int(match[2]), tz=UTC)
 
 
 def clicked(
@@ -67,6 +67,8 @@ def _act(
         )
         return
     result = services.updates.review(episode_id, caller, due_at=due)
+    if not text(body.get("response_url")):  # no response URL in the click: nothing to replace
+        return
     # The reminder is replaced by who recorded it: its buttons go, so it is not pressed again.
     respond(
         replace_original=True,

@@ -12,24 +12,31 @@ from bot.domain.timetext import fmt_local
 from bot.services.container import Services
 from handlers.callers import action_caller
 from handlers.errors import report
+from handlers.shapes import text
 
 # `<episode id>:<return stamp>`, ASCII digits only (str.isdigit also takes "²", which int()
 # refuses); 18 digits keeps the id inside BIGINT.
-_VALUE = re.compile(r"([1-9][0-9]{0,17}):([0-9]{1,18})")
+_VALUE = re.compile(r"([1-9][0-9]{0,17}):([1-9][0-9]{0,17})")
 
 
 def clicked(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, services: Services
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    services: Services,
 ) -> None:
     ack()
     try:
-        key = str(action.get("value") or "")
-        match = _VALUE.fullmatch(key)
+        key = action.get("value")
+        match = _VALUE.fullmatch(key) if isinstance(key, str) else None
         if match is None:
             raise UserError("That button is not one of mine; nothing was changed.")
         ref, when, by = services.safe_well.record_done(
             int(match[1]), action_caller(body), returned_key_seen=key
         )
+        if not text(body.get("response_url")):  # no response URL in the click: nowhere to say
+            return
         respond(
             text=(
                 f":white_check_mark: Safe-and-well check for {ref} recorded: done "

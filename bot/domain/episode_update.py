@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from bot.domain.episode import MAX_LONG, MAX_SHORT, RISK_FACTORS
+from bot.domain.people import is_staff_id
 from bot.domain.states import Risk
+from bot.domain.text import unstorable
 
 MAX_REASON = 1000
 # The details a control room most often gets wrong at the first report, and the words the
@@ -88,10 +90,32 @@ class EpisodeUpdate:
             errors["risk_reason"] = "Say why the risk changes (who decided is asked below)."
         if len(self.reason) > MAX_REASON:
             errors["risk_reason"] = f"Keep the reason under {MAX_REASON} characters."
+        if self.decided_by and not is_staff_id(self.decided_by):
+            errors["decided_by"] = "That is not someone I can record: choose the person again."
         errors.update(self._sighting_errors(now=now, last_seen_at=last_seen_at))
         if len(self.information) > MAX_LONG:
             errors["information"] = f"Keep this under {MAX_LONG} characters."
         errors.update(self._correction_errors(looked_after=looked_after))
+        errors.update(self._unstorable())
+        return errors
+
+    def _unstorable(self) -> dict[str, str]:
+        """Text that cannot be stored as typed (see bot.domain.text), by form field."""
+        typed = {
+            "risk_reason": self.reason,
+            "sighting_place": self.sighting_place,
+            "information": self.information,
+        }
+        for name in _LIMITS:  # the corrections typed as text
+            typed[FORM_FIELD[name]] = getattr(self.corrections, name) or ""
+        errors = {}
+        for field_id, text in typed.items():
+            bad = unstorable(text)
+            if bad is not None:
+                errors[field_id] = (
+                    f"This contains a control character ({bad}) that cannot be stored: "
+                    "retype it without."
+                )
         return errors
 
     def _sighting_errors(self, *, now: datetime, last_seen_at: datetime) -> dict[str, str]:
@@ -125,4 +149,6 @@ class EpisodeUpdate:
             errors["risk_factors"] = "Unknown risk factor."
         if fixed.officer_id is not None and not fixed.officer_id:
             errors["officer"] = "Choose the officer in the case."
+        elif fixed.officer_id is not None and not is_staff_id(fixed.officer_id):
+            errors["officer"] = "That is not someone I can record: choose the officer again."
         return errors

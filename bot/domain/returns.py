@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.people import is_staff_id
 from bot.domain.states import ReturnHow, SafeWellStatus
 from bot.domain.text import text_problem
 
@@ -34,6 +35,8 @@ class ReturnDetails:
             problem = text_problem(text, limit=limit)
             if problem:
                 found[field] = problem
+        if self.safe_well_by and not is_staff_id(self.safe_well_by):
+            found["safe_well_by"] = "That is not someone I can record: choose the person again."
         return found
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.domain.access import Action
 from bot.domain.errors import NotFound, UserError
+from bot.domain.people import is_staff_id
 from bot.domain.refs import format_ref
 from bot.domain.returns import (
     SafeWellPolicy,
@@ -114,6 +115,13 @@ class SafeWellService:
             if done_at < episode.returned_at:
                 raise UserError("The time of the check is before the child returned.")
             who = by or caller.user_id
+            if who != caller.user_id and not (
+                is_staff_id(who) and self.access.roles_of(session, who)
+            ):
+                raise UserError(
+                    f"<@{who}> has no missing-bot role, so I cannot record the check as "
+                    "theirs; nothing was changed. Ask an admin to grant them one first."
+                )
             episode.safe_well_status = SafeWellStatus.DONE
             episode.safe_well_by = who
             episode.safe_well_done_at = done_at

@@ -127,22 +127,66 @@ def watch_logs() -> Iterator[LogWatch]:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """Row counts and highest ids of every table but the audit trail and request keys, and the
-    state of episodes, interviews and role grants: what any change to the records would move."""
+    """Row counts and highest ids of every table but the audit trail and request keys, the
+    state of episodes, interviews and role grants, and every row of those tables in full: a
+    change to any column of any record moves it (a correction, a check recorded in place)."""
 
     tables: tuple[Any, ...]
     episodes: tuple[Any, ...]
     rhis: tuple[Any, ...]
     grants: tuple[Any, ...]
+    rows: tuple[tuple[Any, ...], ...] = ()
+
+    def differences(self, other: Fingerprint) -> dict[str, list[str]]:
+        """The rows, by table, in one fingerprint and not the other: for a failure's message."""
+        found = {}
+        for table, mine, theirs in zip(_TABLES, self.rows, other.rows, strict=True):
+            changed = sorted(set(map(repr, mine)) ^ set(map(repr, theirs)))
+            if changed:
+                found[table.name] = [row[:300] for row in changed]
+        return found
+
+    def episodes_touched(self, other: Fingerprint) -> set[int]:
+        """The episodes whose rows differ between the two: an episode's own row, rows that
+        name it (`episode_id`), and follow-ups about it or its interviews. -1 stands for a
+        changed row that names no episode."""
+        interviews = {}  # return interview id -> its episode
+        for table, mine, theirs in zip(_TABLES, self.rows, other.rows, strict=True):
+            if table.name == "return_interviews":
+                names = list(table.c.keys())
+                for row in mine + theirs:
+                    values = dict(zip(names, row, strict=True))
+                    interviews[str(values["id"])] = int(values["episode_id"])
+        touched: set[int] = set()
+        for table, mine, theirs in zip(_TABLES, self.rows, other.rows, strict=True):
+            names = list(table.c.keys())
+            shown = {repr(row): row for row in mine + theirs}
+            for key in set(map(repr, mine)) ^ set(map(repr, theirs)):
+                values = dict(zip(names, shown[key], strict=True))
+                touched.add(_episode_of(table.name, values, interviews))
+        return touched
 
 
 _SKIPPED = {"audit_events", "request_keys"}
+_TABLES = [t for t in Base.metadata.sorted_tables if t.name not in _SKIPPED]
+_EPISODE_SUBJECTS = ("review", "safe_well")
+
+
+def _episode_of(table: str, values: dict[str, Any], interviews: dict[str, int]) -> int:
+    if table == "episodes":
+        return int(values["id"])
+    if values.get("episode_id") is not None:
+        return int(values["episode_id"])
+    if table == "followups" and values["kind"] in _EPISODE_SUBJECTS:
+        return int(values["subject"])
+    if table == "followups" and values["kind"] == "rhi":
+        return interviews.get(values["subject"], -1)
+    return -1
 
 
 def _fingerprint_queries() -> list[Any]:
-    counted = [t for t in Base.metadata.sorted_tables if t.name not in _SKIPPED]
     columns: list[Any] = []
-    for table in counted:
+    for table in _TABLES:
         columns.append(select(func.count()).select_from(table).scalar_subquery())
         if "id" in table.c:
             columns.append(select(func.max(table.c.id)).scalar_subquery())
@@ -162,6 +206,11 @@ def _fingerprint_queries() -> list[Any]:
     ]
 
 
+def _row_queries() -> list[Any]:
+    """Every row of every table the fingerprint counts, in a stable order."""
+    return [select(table).order_by(*table.primary_key.columns) for table in _TABLES]
+
+
 class Fingerprinter:
     """Takes fingerprints on a connection of its own, with plain SQL on the driver: the fuzz
     takes two per example, so it must cost a fraction of a millisecond, not several."""
@@ -171,6 +220,10 @@ class Fingerprinter:
         self.sql = [
             str(q.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
             for q in _fingerprint_queries()
+        ]
+        self.row_sql = [
+            str(q.compile(dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}))
+            for q in _row_queries()
         ]
         self.connection = self.engine.raw_connection()
         driver = self.connection.driver_connection
@@ -185,9 +238,13 @@ class Fingerprinter:
             for sql in self.sql:
                 cursor.execute(sql)
                 results.append(tuple(tuple(row) for row in cursor.fetchall()))
+            rows = []
+            for sql in self.row_sql:
+                cursor.execute(sql)
+                rows.append(tuple(tuple(row) for row in cursor.fetchall()))
         finally:
             cursor.close()
-        return Fingerprint(*results)
+        return Fingerprint(*results, rows=tuple(rows))
 
     def close(self) -> None:
         self.connection.close()
@@ -207,7 +264,7 @@ class Snapshot:
     def __init__(self, bot: Bot, prints: Fingerprinter) -> None:
         self.engine = prints.engine
         # Children before parents when deleting: reversed dependency order.
-        self.tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in _SKIPPED]
+        self.tables = list(reversed(_TABLES))
         self.rows: dict[str, list[dict[str, Any]]] = {}
         with self.engine.connect() as conn:
             for table in self.tables:
