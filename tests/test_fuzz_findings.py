@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from storage.models import AuditEvent, Episode, ReturnInterview, RoleGrant
 from tests.support.harness import Bot
 
+pytestmark = pytest.mark.both_databases
 LONG_ID = "U" + "A" * 40  # a mention Slack would never send: longer than the id columns
 
 
