@@ -127,6 +127,34 @@ def test_return_form_refuses_wrong_types_on_the_field(bot: Bot, errors_logged: o
     assert records(bot) == before
 
 
+@pytest.mark.parametrize("check", ["done", "to_be_done"])
+def test_return_form_refuses_a_safe_well_person_with_no_role(
+    bot: Bot, errors_logged: object, check: str
+) -> None:
+    """As `/missing safewell M-1 done by <@U...>` does: only the id's shape was checked, so the
+    return was recorded with a check done (or to be done) by someone who cannot see it."""
+    bot.log_episode()
+    views = len(bot.fake.views)
+    assert bot.sender.slash("returned M-1").status == 200
+    view = bot.fake.wait_for_view("record_return", since=views).view
+    before = records(bot)
+    for who in ("U0UNKNOWN", "W0NOROLE"):
+        values = values_for(view, {"returned_at": "now", "safe_well": check, "safe_well_by": who})
+        errors = _errors(_submit(bot, view, values))
+        assert list(errors) == ["safe_well_by"], errors
+        assert f"<@{who}> has no missing-bot role" in errors["safe_well_by"], errors
+        assert records(bot) == before, who
+    bot.grant("U0CROOM")
+    values = values_for(view, {"returned_at": "now", "safe_well": check, "safe_well_by": "U0CROOM"})
+    answer = _submit(bot, view, values)
+    assert (answer.json or {}).get("response_action") == "update", answer.body
+    with bot.services.db.read() as session:
+        assert session.execute(select(Episode.status, Episode.safe_well_by)).one() == (
+            "returned",
+            "U0CROOM",
+        )
+
+
 # -- the update form -------------------------------------------------------------------------
 
 UPDATE_FORMS = [
