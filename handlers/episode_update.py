@@ -100,7 +100,9 @@ def read_update_form(
     }
     changed: dict[str, Any] = {}
     for block_id, digest in opened.items():
-        if block_id in now_shown and fingerprint(now_shown[block_id]) != digest:
+        # An input left out of the state is not answered: the detail stays as it is, not cleared.
+        answered = isinstance(dig(values, block_id, block_id), dict)
+        if answered and block_id in now_shown and fingerprint(now_shown[block_id]) != digest:
             value = now_shown[block_id]
             changed[_CORRECTION_OF.get(block_id, block_id)] = (
                 tuple(value) if isinstance(value, list) else value

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from storage.models import AuditEvent, Episode, ReturnInterview, RoleGrant
 from tests.support.harness import Bot
 
+pytestmark = pytest.mark.both_databases
 LONG_ID = "U" + "A" * 40  # a mention Slack would never send: longer than the id columns
 
 
@@ -40,6 +41,8 @@ COMMANDS = [
     (f"rhi M-2 assign <@{LONG_ID}>", "Choose one person"),
     (f"admin grant <@{LONG_ID}> control_room", "Roles go to one person"),
     ("show <!channel>", "`&lt;!channel&gt;` is not an episode reference"),
+    ("show M-١", "`M-١` is not an episode reference"),  # read as M-1 before
+    ("returned ٢ now", "`٢` is not an episode reference"),
     ("returned M-1 at <!here>", "read the time `&lt;!here&gt;`"),
     ("rhi M-2 <@U1>", "I don't know `&lt;@u1&gt;`"),
 ]

@@ -19,7 +19,7 @@ from fakeslack.records import APP_ID
 from fakeslack.sender import SentResponse
 from storage.models import Episode, EpisodeNote, Review, RiskChange
 from tests.support.fuzzing import FuzzBot, actor, answer_text
-from tests.support.harness import CONTROL, LOGGER, TEAM, Bot
+from tests.support.harness import CONTROL, DEFAULT_ANSWERS, LOGGER, TEAM, Bot
 from tests.support.updates import open_update
 
 pytestmark = pytest.mark.both_databases
@@ -127,6 +127,34 @@ def test_return_form_refuses_wrong_types_on_the_field(bot: Bot, errors_logged: o
     assert records(bot) == before
 
 
+@pytest.mark.parametrize("check", ["done", "to_be_done"])
+def test_return_form_refuses_a_safe_well_person_with_no_role(
+    bot: Bot, errors_logged: object, check: str
+) -> None:
+    """As `/missing safewell M-1 done by <@U...>` does: only the id's shape was checked, so the
+    return was recorded with a check done (or to be done) by someone who cannot see it."""
+    bot.log_episode()
+    views = len(bot.fake.views)
+    assert bot.sender.slash("returned M-1").status == 200
+    view = bot.fake.wait_for_view("record_return", since=views).view
+    before = records(bot)
+    for who in ("U0UNKNOWN", "W0NOROLE"):
+        values = values_for(view, {"returned_at": "now", "safe_well": check, "safe_well_by": who})
+        errors = _errors(_submit(bot, view, values))
+        assert list(errors) == ["safe_well_by"], errors
+        assert f"<@{who}> has no missing-bot role" in errors["safe_well_by"], errors
+        assert records(bot) == before, who
+    bot.grant("U0CROOM")
+    values = values_for(view, {"returned_at": "now", "safe_well": check, "safe_well_by": "U0CROOM"})
+    answer = _submit(bot, view, values)
+    assert (answer.json or {}).get("response_action") == "update", answer.body
+    with bot.services.db.read() as session:
+        assert session.execute(select(Episode.status, Episode.safe_well_by)).one() == (
+            "returned",
+            "U0CROOM",
+        )
+
+
 # -- the update form -------------------------------------------------------------------------
 
 UPDATE_FORMS = [
@@ -163,6 +191,60 @@ def test_update_form_refuses_wrong_types_on_the_field(bot: Bot, errors_logged: o
         assert _errors(_submit(bot, view, state)), state
     assert "did not say who" in _errors(_submit(bot, view, values, user={"id": True}))["risk_level"]
     assert records(bot) == before
+
+
+def test_update_form_leaves_a_detail_whose_input_is_left_out(
+    bot: Bot, errors_logged: object
+) -> None:
+    """An input missing from the state is not answered: it was read as emptied, so a form that
+    added a line of information cleared the description and the incident reference."""
+    bot.log_episode()
+    view = open_update(bot, "M-1").view
+    values = values_for(view, {"information": "Seen near the station"})
+    for block_id in ("description", "incident_ref", "reported_by"):
+        del values[block_id]
+    assert _submit(bot, view, values).body == ""
+    with bot.services.db.read() as session:
+        episode = session.scalars(select(Episode)).one()
+        kept = (episode.description, episode.incident_ref, episode.reported_by)
+        notes = session.scalar(select(func.count()).select_from(EpisodeNote))
+    assert kept == (
+        "Black hoodie, grey joggers",
+        "CAD-2411-0042",
+        "Care home manager, 01473 000000",
+    )
+    assert notes == 1
+    # Left out alone, it is nothing to save; the last seen place is not refused as emptied.
+    values = values_for(view, {})
+    del values["last_seen_place"]
+    errors = _errors(_submit(bot, view, values))
+    assert list(errors) == ["information"] and "Nothing to save" in errors["information"], errors
+
+
+# One box ticked twice: Slack never sends it.
+TWICE_AT = ("selected_options", [{"value": "cse"}, {"value": "cse"}])
+NEW_INPUTS = {"child_name", "date_of_birth", "last_seen_at", "last_seen_place", "risk_level"}
+
+
+def test_update_form_refuses_a_risk_factor_twice(bot: Bot, errors_logged: object) -> None:
+    """Kept as ["cse", "cse"] before: the record then counts the factor twice."""
+    bot.log_episode()
+    view = open_update(bot, "M-1").view
+    before = records(bot)
+    errors = _errors(_submit(bot, view, _set(values_for(view, {}), "risk_factors", *TWICE_AT)))
+    assert list(errors) == ["risk_factors"] and "ticked twice" in errors["risk_factors"], errors
+    assert records(bot) == before
+    with bot.services.db.read() as session:
+        assert session.scalars(select(Episode.risk_factors)).one() == ["cse", "mental_health"]
+
+
+def test_new_episode_form_refuses_a_risk_factor_twice(bot: Bot, errors_logged: object) -> None:
+    view = bot.open_form().view
+    values = values_for(view, {k: v for k, v in DEFAULT_ANSWERS.items() if k in NEW_INPUTS})
+    errors = _errors(_submit(bot, view, _set(values, "risk_factors", *TWICE_AT)))
+    assert list(errors) == ["risk_factors"] and "ticked twice" in errors["risk_factors"], errors
+    with bot.services.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Episode)) == 0
 
 
 # -- the follow-up buttons -------------------------------------------------------------------

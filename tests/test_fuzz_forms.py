@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -58,6 +59,8 @@ FORM_FIELDS = {
     "incident_ref",
     "officer",
 }
+pytestmark = pytest.mark.both_databases
+
 REQUIRED = ["child_name", "date_of_birth", "last_seen_at", "last_seen_place", "risk_level"]
 _VIEW_IDS = iter(range(1, 10**9))
 
@@ -261,29 +264,31 @@ def submissions(fuzz: FuzzBot) -> st.SearchStrategy[Submission]:
 
 
 def _judge_submission(fuzz: FuzzBot, submission: Submission) -> None:
-    # Episodes the valid examples log are left in place: what a form does does not depend on
-    # them, and putting them back would cost more than judging against the state before.
-    before = fuzz.fingerprint()
+    before = fuzz.baseline
+    assert before is not None
     log_mark = fuzz.logs.mark()
     sent = fuzz.interaction(submission.payload)
     after = fuzz.fingerprint()
-    what = (submission.mutations, submission.user, submission.team)
-    check_common(fuzz, sent, log_mark, what, submission.personal)
-    response = sent.response
-    if misshapen(submission.payload):
-        assert response.status == 400 and after == before, what
-        return
-    if any(m.where == "callback_id" for m in submission.mutations):
-        assert response.status == 404 and after == before, what  # no such form
-        return
-    assert response.status == 200, (what, response.body[:300])
-    allowed = submission.user in WITH_A_ROLE and submission.team == TEAM
-    if allowed and not submission.breaks:
-        assert not response.body, (what, "refused a valid form", response.body[:500])
-        _judge_logged(before, after, what)
-    else:
-        assert after == before, (what, "changed the records")
-        _judge_field_errors(response.json, what)
+    try:  # a failing example must not leave its change to the next (shrinking replays it)
+        what = (submission.mutations, submission.user, submission.team)
+        check_common(fuzz, sent, log_mark, what, submission.personal)
+        response = sent.response
+        if misshapen(submission.payload):
+            assert response.status == 400 and after == before, what
+            return
+        if any(m.where == "callback_id" for m in submission.mutations):
+            assert response.status == 404 and after == before, what  # no such form
+            return
+        assert response.status == 200, (what, response.body[:300])
+        allowed = submission.user in WITH_A_ROLE and submission.team == TEAM
+        if allowed and not submission.breaks:
+            assert not response.body, (what, "refused a valid form", response.body[:500])
+            _judge_logged(before, after, what)
+        else:
+            assert after == before, (what, "changed the records")
+            _judge_field_errors(response.json, what)
+    finally:
+        fuzz.thaw(after)
 
 
 def _judge_logged(before: Fingerprint, after: Fingerprint, what: object) -> None:
@@ -394,11 +399,15 @@ def test_random_looked_after_choices(fuzz_bot: FuzzBot) -> None:
     def judge(payload: dict[str, Any]) -> None:
         log_mark = fuzz.logs.mark()
         sent = fuzz.interaction(payload)
-        check_common(fuzz, sent, log_mark, payload.get("view"))
-        expected = 400 if misshapen(payload) else 200
-        assert sent.response.status == expected, (payload, sent.response.body[:300])
-        assert fuzz.fingerprint() == fuzz.baseline
-        assert not sent.responses
+        after = fuzz.fingerprint()
+        try:  # a failing example must not leave its change to the next
+            check_common(fuzz, sent, log_mark, payload.get("view"))
+            expected = 400 if misshapen(payload) else 200
+            assert sent.response.status == expected, (payload, sent.response.body[:300])
+            assert after == fuzz.baseline
+            assert not sent.responses
+        finally:
+            fuzz.thaw(after)
 
     @budget(fuzz.backend)
     @given(payload=care_choices(fuzz))
@@ -524,31 +533,33 @@ def _judge_reassign(fuzz: FuzzBot, case: Reassignment) -> None:
     log_mark = fuzz.logs.mark()
     sent = fuzz.interaction(case.payload)
     after = fuzz.fingerprint()
-    what = (*case.notes, case.user)
-    check_common(fuzz, sent, log_mark, what)
-    if misshapen(case.payload):
-        assert sent.response.status == 400 and after == fuzz.baseline, what
-        return
-    assert sent.response.status == 200, (what, sent.response.body[:300])
-    allowed = case.acting is not None and (
-        case.user in (LOGGER, SAFE) or (case.user == CROOM and case.acting == 2)
-    )
-    # Reassigned to whoever chases it already still records who did it, and when.
-    acted = allowed and case.assignee is not None
-    assert (after != fuzz.baseline) == acted, (what, after.differences(fuzz.baseline))
-    if acted:  # the reminder is edited on the outbox's thread (even when nothing changed)
-        sent = fuzz.settled(sent)
-    edits = acted and case.acting == 1 and case.message_intact
-    assert len(sent.updates) == (1 if edits else 0), (what, sent.updates)
-    if acted:
-        assert not sent.response.body, (what, sent.response.body[:300])
-    else:
-        answer = sent.response.json or {}
-        assert answer.get("response_action") == "errors", (what, sent.response.body[:300])
-        errors = answer.get("errors") or {}
-        assert list(errors) == ["assignee"] and str(errors["assignee"]).strip(), what
-    _judge_no_forged_edit(fuzz, sent, what)
-    fuzz.thaw(after)
+    try:  # a failing example must not leave its change to the next (shrinking replays it)
+        what = (*case.notes, case.user)
+        check_common(fuzz, sent, log_mark, what)
+        if misshapen(case.payload):
+            assert sent.response.status == 400 and after == fuzz.baseline, what
+            return
+        assert sent.response.status == 200, (what, sent.response.body[:300])
+        allowed = case.acting is not None and (
+            case.user in (LOGGER, SAFE) or (case.user == CROOM and case.acting == 2)
+        )
+        # Reassigned to whoever chases it already still records who did it, and when.
+        acted = allowed and case.assignee is not None
+        assert (after != fuzz.baseline) == acted, (what, after.differences(fuzz.baseline))
+        if acted:  # the reminder is edited on the outbox's thread (even when nothing changed)
+            sent = fuzz.settled(sent)
+        edits = acted and case.acting == 1 and case.message_intact
+        assert len(sent.updates) == (1 if edits else 0), (what, sent.updates)
+        if acted:
+            assert not sent.response.body, (what, sent.response.body[:300])
+        else:
+            answer = sent.response.json or {}
+            assert answer.get("response_action") == "errors", (what, sent.response.body[:300])
+            errors = answer.get("errors") or {}
+            assert list(errors) == ["assignee"] and str(errors["assignee"]).strip(), what
+        _judge_no_forged_edit(fuzz, sent, what)
+    finally:
+        fuzz.thaw(after)
 
 
 def _judge_no_forged_edit(fuzz: FuzzBot, sent: Sent, what: object) -> None:

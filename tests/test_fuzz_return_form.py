@@ -120,14 +120,19 @@ def submissions(fuzz: FuzzBot) -> st.SearchStrategy[Submission]:
             "safe_well_by": draw(_BY),
             "disclosure": draw(_TYPED),
         }
+        # Someone with no role cannot be named for the check (unless they are the caller, who
+        # is refused anyway): refused on the field, as `/missing safewell ... done by` is.
+        no_role = answers["safe_well_by"] == NOBODY
         how = draw(_HOW)
         if how is not None:
             answers["return_how"] = how
         values: Any = values_for(view, answers)
         if not fuzz.http:
             del view["blocks"]  # nothing reads them on submission (see test_fuzz_forms.py)
-        mutations: list[Mutation] = []
-        for kind in sorted(draw(_KINDS), key=lambda k: k == "state"):
+        mutations: list[Mutation] = [Mutation("safe_well_by", NOBODY, True)] if no_role else []
+        # Inputs left out first: a later mutation then lands on what is sent, and a junk value
+        # is not taken away again by dropping its input. The state's shape last.
+        for kind in sorted(draw(_KINDS), key=lambda k: (k != "drop", k == "state")):
             if kind == "type":
                 block = draw(st.sampled_from(["returned_at", "found_place", "disclosure"]))
                 bad = draw(SOMETHING_WRONG.filter(lambda v: not isinstance(v, str)))

@@ -23,7 +23,11 @@ def test_references(text: str) -> None:
     assert parse_ref(text) == 42
 
 
-@pytest.mark.parametrize("text", ["", "M-", "M-0", "x42", "42a", "M--4", "1" * 12])
+@pytest.mark.parametrize(
+    "text",
+    # Digits of other scripts (Arabic-Indic, full-width) and other spaces are not a reference.
+    ["", "M-", "M-0", "x42", "42a", "M--4", "1" * 12, "M-١", "٤٢", "Ｍ-４２", "M\u300042"],
+)
 def test_bad_references(text: str) -> None:
     with pytest.raises(UserError):
         parse_ref(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -19,6 +20,17 @@ RISK_FACTORS = {
     "medication": "Medication needed",
     "other": "Other",
 }
+
+
+def risk_factors_problem(factors: Sequence[str]) -> str | None:
+    """Why these ticked risk factors cannot be kept, or None. The form's boxes each tick once:
+    a factor twice is a forged answer, and would count twice wherever factors are counted."""
+    if any(f not in RISK_FACTORS for f in factors):
+        return "Unknown risk factor."
+    if len(set(factors)) != len(factors):
+        return "A risk factor is ticked twice: choose the risk factors again."
+    return None
+
 
 # (previous, current): the only status changes there are. A return recorded in error is
 # undone by reopening, which puts the episode back to missing. An episode logged in error (or a
@@ -148,9 +160,9 @@ class NewEpisode:
                 "A placing authority is only for a looked-after child: choose 'Yes' above or "
                 "clear this."
             )
-        unknown = [f for f in self.risk_factors if f not in RISK_FACTORS]
-        if unknown:
-            errors["risk_factors"] = "Unknown risk factor."
+        factors = risk_factors_problem(self.risk_factors)
+        if factors:
+            errors["risk_factors"] = factors
         for block_id, value, limit in (
             ("last_seen_place", self.last_seen_place, MAX_SHORT * 2),
             ("placing_authority", self.placing_authority, MAX_SHORT),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from bot.domain.episode import MAX_LONG, MAX_SHORT, RISK_FACTORS
+from bot.domain.episode import MAX_LONG, MAX_SHORT, risk_factors_problem
 from bot.domain.people import is_staff_id
 from bot.domain.states import Risk
 from bot.domain.text import unstorable
@@ -143,10 +143,9 @@ class EpisodeUpdate:
                 errors[FORM_FIELD[name]] = f"Keep this under {limit} characters."
         if fixed.placing_authority and fixed.placing_authority.strip() and not looked_after:
             errors["placing_authority"] = "A placing authority is only for a looked-after child."
-        if fixed.risk_factors is not None and any(
-            f not in RISK_FACTORS for f in fixed.risk_factors
-        ):
-            errors["risk_factors"] = "Unknown risk factor."
+        factors = None if fixed.risk_factors is None else risk_factors_problem(fixed.risk_factors)
+        if factors:
+            errors["risk_factors"] = factors
         if fixed.officer_id is not None and not fixed.officer_id:
             errors["officer"] = "Choose the officer in the case."
         elif fixed.officer_id is not None and not is_staff_id(fixed.officer_id):

@@ -7,7 +7,9 @@ import re
 from bot.domain.errors import UserError
 from bot.domain.text import quoted
 
-_REF = re.compile(r"^m?[-\s]?0*(\d{1,9})$", re.IGNORECASE)
+# ASCII only: without re.ASCII, \d also takes other scripts' digits (`M-١` read as M-1) and
+# \s other spaces; a reference is never typed so.
+_REF = re.compile(r"^m?[-\s]?0*(\d{1,9})$", re.IGNORECASE | re.ASCII)
 
 
 def format_ref(episode_id: int) -> str:

@@ -46,7 +46,7 @@ from bot.services.results import (
 )
 from bot.services.reviews import ReviewSchedule
 from bot.services.rhi_followups import RhiFollowups
-from bot.services.safe_well import SafeWellFollowups
+from bot.services.safe_well import SafeWellFollowups, check_safe_well_person
 from bot.services.voids import stop_what_follows
 from storage import episode_records, queries
 from storage.db import Database
@@ -248,6 +248,8 @@ class EpisodeService:
             episode = self.get(session, episode_id, for_update=True)
             ref = format_ref(episode.id)
             self._refuse_if_void(episode)
+            if details.safe_well_by:
+                check_safe_well_person(self.access, session, details.safe_well_by, caller)
             if episode.status == EpisodeStatus.RETURNED:
                 assert episode.returned_at is not None
                 rhi = queries.latest_rhi(session, episode_id=episode.id)

@@ -37,6 +37,20 @@ from storage.db import Database
 from storage.models import Episode
 
 
+def check_safe_well_person(
+    access: AccessService, session: Session, who: str, caller: Caller
+) -> None:
+    """The person a safe-and-well check is recorded as done (or to be done) by, when it is not
+    the caller: someone with a missing-bot role, who can see the episode and act on its
+    reminders. One rule for `/missing safewell ... done by`, and the return form."""
+    if who != caller.user_id and not (is_staff_id(who) and access.roles_of(session, who)):
+        raise UserError(
+            f"<@{who}> has no missing-bot role, so I cannot record the check as theirs; "
+            "nothing was changed. Ask an admin to grant them one first.",
+            field="safe_well_by",
+        )
+
+
 def returned_key(episode: Episode) -> str:
     """Names one return of an episode: a button made for it goes stale if it is reopened."""
     assert episode.returned_at is not None
@@ -115,13 +129,7 @@ class SafeWellService:
             if done_at < episode.returned_at:
                 raise UserError("The time of the check is before the child returned.")
             who = by or caller.user_id
-            if who != caller.user_id and not (
-                is_staff_id(who) and self.access.roles_of(session, who)
-            ):
-                raise UserError(
-                    f"<@{who}> has no missing-bot role, so I cannot record the check as "
-                    "theirs; nothing was changed. Ask an admin to grant them one first."
-                )
+            check_safe_well_person(self.access, session, who, caller)
             episode.safe_well_status = SafeWellStatus.DONE
             episode.safe_well_by = who
             episode.safe_well_done_at = done_at
