@@ -213,8 +213,15 @@ def submissions(fuzz: FuzzBot) -> st.SearchStrategy[Submission]:
                 block = draw(_ALL_BLOCKS)
                 bad = draw(_BAD_BLOCKS)
                 values[block] = bad
-                # An optional input in another shape reads as not answered.
-                mutations.append(Mutation(f"{block} block", bad, block in (*REQUIRED, "officer")))
+                # What an earlier change did inside this block went with it.
+                mutations = [m for m in mutations if m.where.split(" ")[0] != block]
+                # An optional input in another shape reads as not answered; 'looked after' not
+                # answered reads as No, and then a placing authority typed is refused.
+                breaks = block in (*REQUIRED, "officer")
+                breaks = breaks or (
+                    block == "looked_after" and bool(_typed(values, "placing_authority"))
+                )
+                mutations.append(Mutation(f"{block} block", bad, breaks))
             elif kind == "state":
                 values = draw(_BAD_STATES)
                 mutations.append(Mutation("state.values", values, True))
@@ -261,6 +268,12 @@ def submissions(fuzz: FuzzBot) -> st.SearchStrategy[Submission]:
         return Submission(payload, user, team, mutations, personal)
 
     return draw_one()
+
+
+def _typed(values: Any, block: str) -> str:
+    """The text an input holds, as the bot reads it ('' if it is not text)."""
+    value = dig(values, block, block, "value")
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _judge_submission(fuzz: FuzzBot, submission: Submission) -> None:
