@@ -169,6 +169,7 @@ def build_services(
         access=access,
         builder=builder,
         schedule=DigestSchedule(settings.safeguarding_channel, settings.digest_at, tz),
+        chart=settings.digest_chart,
     )
     handovers = HandoverHandler(
         db=db,

@@ -45,7 +45,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
         day = args.date or occasions.local_date(now, settings.tz)
         if args.dry_run:
             report = services.digests.dry_run(day, actor=CLI_ACTOR)
-            print(as_text(services.outbox.render(Digest(report), now=report.as_of)))
+            digest = Digest(report, with_chart=services.digests.chart)
+            print(as_text(services.outbox.render(digest, now=report.as_of)))
             return 0
         posted = services.digests.post(day, force=args.force, actor=CLI_ACTOR)
         outcomes = services.outbox.deliver(posted.ids)

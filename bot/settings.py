@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     handover_times: str = ""
     # Full names in the digest: only where the safeguarding channel is restricted.
     digest_show_names: bool = False
+    # The chart of the last 28 days in the digest's thread (needs files:write). A force that
+    # does not grant files:write turns it off rather than read "could not attach" each day.
+    digest_chart: bool = True
     log_level: str = "INFO"
     # Access: admins can grant every other role; roles may also follow Slack user groups.
     admin_user_ids: str = ""

@@ -276,7 +276,8 @@ def _digest(args: list[str], caller: Caller, services: Services) -> Answer:
     if args:
         raise UserError("`/missing digest` takes nothing more: it shows the digest as of now.")
     report = services.digests.preview(caller)
-    return digest_blocks.digest(Digest(report), now=report.as_of, tz=services.tz)
+    digest = Digest(report, with_chart=services.digests.chart)
+    return digest_blocks.digest(digest, now=report.as_of, tz=services.tz)
 
 
 def _admin(args: list[str], caller: Caller, services: Services) -> Answer:

@@ -139,26 +139,36 @@ def fake_slack() -> Iterator[FakeSlack]:
     assert_all_valid(fake)
 
 
+def _chart(request: pytest.FixtureRequest) -> dict[str, object]:
+    """The digest's own tests (marker `digest_chart`) draw its chart; others leave it out."""
+    return {"digest_chart": True} if request.node.get_closest_marker("digest_chart") else {}
+
+
 @pytest.fixture
-def bot(fake_slack: FakeSlack, database_url: str) -> Iterator[Bot]:
-    running = start_bot(fake_slack, database_url)
+def bot(request: pytest.FixtureRequest, fake_slack: FakeSlack, database_url: str) -> Iterator[Bot]:
+    running = start_bot(fake_slack, database_url, **_chart(request))
     yield running
     running.stop()
 
 
 @pytest.fixture
-def sqlite_bot(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Bot]:
-    running = start_bot(fake_slack, sqlite_url)
+def sqlite_bot(
+    request: pytest.FixtureRequest, fake_slack: FakeSlack, sqlite_url: str
+) -> Iterator[Bot]:
+    running = start_bot(fake_slack, sqlite_url, **_chart(request))
     yield running
     running.stop()
 
 
 @pytest.fixture
-def bot_at(fake_slack: FakeSlack, sqlite_url: str) -> Iterator[Callable[..., Bot]]:
+def bot_at(
+    request: pytest.FixtureRequest, fake_slack: FakeSlack, sqlite_url: str
+) -> Iterator[Callable[..., Bot]]:
     """Start the bot (SQLite) at a given moment, with settings overridden: `bot_at(when, ...)`."""
     started: list[Bot] = []
 
     def start(now: datetime, **settings: object) -> Bot:
+        settings = {**_chart(request), **settings}
         running = start_bot(fake_slack, sqlite_url, clock=FakeClock(now), **settings)
         started.append(running)
         return running

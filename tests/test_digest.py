@@ -32,6 +32,9 @@ from tests.support.digest_seed import (
 )
 from tests.support.harness import SAFEGUARDING, Bot
 
+# These tests read the chart in the digest's thread.
+pytestmark = pytest.mark.digest_chart
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

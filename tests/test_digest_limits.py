@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bot.domain.states import DeliveryStatus, MessageKind, Risk
@@ -14,6 +15,9 @@ from tests.support.blockkit import MAX_MESSAGE_BLOCK_TEXT, assert_valid_message
 from tests.support.digest_reading import digests, headline, refs, section, text_of
 from tests.support.digest_seed import RISKS, Ep, Rhi, expected, seed
 from tests.support.harness import SAFEGUARDING, Bot
+
+# These tests read the chart in the digest's thread.
+pytestmark = pytest.mark.digest_chart
 
 StartBot = Callable[..., Bot]
 START = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -110,6 +114,25 @@ def test_without_files_write_the_digest_posts_and_says_the_chart_is_missing(
     assert reports == []
     bot.log_episode()  # and everything else still goes
     assert len(bot.fake.uploads) == 0
+
+
+def test_with_digest_chart_off_the_digest_posts_alone_and_promises_no_chart(
+    bot_at: StartBot,
+) -> None:
+    bot = bot_at(START, digest_chart=False)
+    bot.sweep()
+    seed(bot.services.db, [Ep("Amy Adams", AT - timedelta(hours=3), "high")])
+    at_eight(bot)
+    bot.clock.set(AT + timedelta(minutes=1))
+    bot.sweep()
+    [post] = digests(bot.fake)
+    assert "Still missing: 1" in text_of(post)
+    assert "chart" not in text_of(post).lower()
+    assert bot.fake.uploads == []
+    assert bot.fake.calls_to("files.getUploadURLExternal") == []
+    with bot.services.db.read() as session:
+        kinds = session.scalars(select(OutboxMessage.kind)).all()
+    assert MessageKind.DIGEST_CHART not in kinds
 
 
 def test_a_copy_that_died_after_uploading_the_chart_does_not_upload_it_twice(

@@ -44,6 +44,7 @@ def test_three_copies_post_one_digest(
         pg_database,
         clock=FakeClock(digest_time.astimezone(UTC) - timedelta(minutes=1)),
         digest_time=digest_time.strftime("%H:%M"),
+        digest_chart=True,  # as the three processes below (their environment's default)
     )
     try:
         planner.sweep()

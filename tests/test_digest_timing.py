@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from fakeslack import Posted
@@ -13,6 +14,9 @@ from storage.models import OutboxMessage
 from tests.support.digest_reading import digests, headline, text_of
 from tests.support.digest_seed import Ep, Rhi, expected, seed
 from tests.support.harness import Bot
+
+# These tests read the chart in the digest's thread.
+pytestmark = pytest.mark.digest_chart
 
 StartBot = Callable[..., Bot]
 

@@ -76,6 +76,7 @@ class DigestService:
         access: AccessService,
         builder: DigestBuilder,
         schedule: DigestSchedule,
+        chart: bool = True,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -83,6 +84,7 @@ class DigestService:
         self.access = access
         self.builder = builder
         self.schedule = schedule
+        self.chart = chart
 
     # -- scheduling ----------------------------------------------------------------------
 
@@ -143,20 +145,23 @@ class DigestService:
     def messages(
         self, session: Session, report: DigestReport, *, key: str, now: datetime
     ) -> list[Pending]:
-        """The digest and its chart, rendered, for the outbox."""
+        """The digest and its chart (unless DIGEST_CHART is off), rendered, for the outbox."""
         channel = self.schedule.channel
+        digest = Pending(
+            key=key,
+            kind=Digest.kind,
+            payload=self.outbox.render(Digest(report, with_chart=self.chart), now=now),
+            target=channel,
+        )
+        if not self.chart:
+            return [digest]
         chart = DigestChart(
             report.occasion,
             self.builder.chart_days(session, occasion=report.occasion),
             filename=f"{key.replace(':', '-')}-chart.png",
         )
         return [
-            Pending(
-                key=key,
-                kind=Digest.kind,
-                payload=self.outbox.render(Digest(report), now=now),
-                target=channel,
-            ),
+            digest,
             Pending(
                 key=f"{key}:chart",
                 kind=chart.kind,

@@ -256,6 +256,7 @@ class Digest:
 
     kind: ClassVar[MessageKind] = MessageKind.DIGEST
     report: DigestReport
+    with_chart: bool = True  # its thread holds the chart (DIGEST_CHART)
 
 
 @dataclass(frozen=True)

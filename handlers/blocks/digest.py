@@ -119,8 +119,12 @@ def digest(msg: Digest, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
             DividerBlock(),
             *part_sections(shown),
             context(
-                "Details: `/missing show <ref>` (private). The chart of the last 28 days "
-                "is in this message's thread."
+                "Details: `/missing show <ref>` (private)."
+                + (
+                    " The chart of the last 28 days is in this message's thread."
+                    if msg.with_chart
+                    else ""
+                )
             ),
         ]
 

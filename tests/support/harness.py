@@ -54,6 +54,9 @@ def make_settings(fake: FakeSlack, database_url: str, **overrides: Any) -> Setti
         "database_url": database_url,
         "control_room_channel": CONTROL,
         "safeguarding_channel": SAFEGUARDING,
+        # Drawing a chart costs a tenth of a second or more, once per digest, and the tests that
+        # run the clock for days post one a day: only the digest's own tests draw them.
+        "digest_chart": False,
         "quiet_hours": "off",
         # Slack's pace of a message a second per channel would only slow the tests down.
         "slack_channel_pace_seconds": 0,
