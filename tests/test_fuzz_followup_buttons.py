@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -26,9 +25,8 @@ from tests.support.fuzzing import (
     Sent,
     actor,
     answer_text,
-    budget,
     check_common,
-    http_budget,
+    in_process_then_over_http,
     misshapen,
 )
 from tests.support.harness import CONTROL, TEAM
@@ -212,17 +210,4 @@ def test_random_follow_up_button_clicks(fuzz_bot: FuzzBot) -> None:
     fuzz = fuzz_bot
     _world(fuzz)
 
-    @budget(fuzz.backend)
-    @given(click=clicks(fuzz))
-    def in_process(click: Click) -> None:
-        _judge(fuzz, click)
-
-    in_process()
-    fuzz.http = True
-
-    @http_budget()
-    @given(click=clicks(fuzz))
-    def over_http(click: Click) -> None:
-        _judge(fuzz, click)
-
-    over_http()
+    in_process_then_over_http(fuzz, clicks(fuzz), lambda case: _judge(fuzz, case))

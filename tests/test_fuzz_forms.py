@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 
 from fakeslack.interactions import VERIFICATION_TOKEN, Actor, view_choice_payload
@@ -28,9 +27,9 @@ from tests.support.fuzzing import (
     FuzzBot,
     Sent,
     actor,
-    budget,
+    assert_field_errors,
     check_common,
-    http_budget,
+    in_process_then_over_http,
     misshapen,
 )
 from tests.support.harness import LOGGER, TEAM
@@ -310,34 +309,14 @@ def _judge_logged(before: Fingerprint, after: Fingerprint, what: object) -> None
 
 
 def _judge_field_errors(answer: dict[str, Any] | None, what: object) -> None:
-    """Refused inside the form: every error names an input of the form, in words."""
-    assert answer and answer.get("response_action") == "errors", (what, answer)
-    errors = answer.get("errors")
-    assert isinstance(errors, dict) and errors, (what, answer)
-    for block_id, message in errors.items():
-        assert block_id in FORM_FIELDS, (what, block_id)
-        assert isinstance(message, str) and message.strip(), (what, errors)
-        assert "Something went wrong" not in message, (what, errors)
+    assert_field_errors(answer, FORM_FIELDS, what)
 
 
 def test_random_new_episode_forms(fuzz_bot: FuzzBot) -> None:
     fuzz = fuzz_bot
     _form_world(fuzz)
 
-    @budget(fuzz.backend)
-    @given(submission=submissions(fuzz))
-    def in_process(submission: Submission) -> None:
-        _judge_submission(fuzz, submission)
-
-    in_process()
-    fuzz.http = True
-
-    @http_budget()
-    @given(submission=submissions(fuzz))
-    def over_http(submission: Submission) -> None:
-        _judge_submission(fuzz, submission)
-
-    over_http()
+    in_process_then_over_http(fuzz, submissions(fuzz), lambda case: _judge_submission(fuzz, case))
 
 
 # -- 'looked after': a choice inside the open form ------------------------------------------
@@ -422,20 +401,7 @@ def test_random_looked_after_choices(fuzz_bot: FuzzBot) -> None:
         finally:
             fuzz.thaw(after)
 
-    @budget(fuzz.backend)
-    @given(payload=care_choices(fuzz))
-    def in_process(payload: dict[str, Any]) -> None:
-        judge(payload)
-
-    in_process()
-    fuzz.http = True
-
-    @http_budget()
-    @given(payload=care_choices(fuzz))
-    def over_http(payload: dict[str, Any]) -> None:
-        judge(payload)
-
-    over_http()
+    in_process_then_over_http(fuzz, care_choices(fuzz), judge)
 
 
 # -- the reassign form -----------------------------------------------------------------------
@@ -588,17 +554,4 @@ def test_random_reassign_forms(fuzz_bot: FuzzBot) -> None:
     fuzz = fuzz_bot
     _reassign_world(fuzz)
 
-    @budget(fuzz.backend)
-    @given(case=reassignments(fuzz))
-    def in_process(case: Reassignment) -> None:
-        _judge_reassign(fuzz, case)
-
-    in_process()
-    fuzz.http = True
-
-    @http_budget()
-    @given(case=reassignments(fuzz))
-    def over_http(case: Reassignment) -> None:
-        _judge_reassign(fuzz, case)
-
-    over_http()
+    in_process_then_over_http(fuzz, reassignments(fuzz), lambda case: _judge_reassign(fuzz, case))

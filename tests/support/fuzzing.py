@@ -11,12 +11,13 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import settings
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, func, insert, select, update
 from sqlalchemy.pool import NullPool
 
@@ -439,3 +440,37 @@ def misshapen(payload: dict[str, Any]) -> bool:
     return actions is not None and not (
         isinstance(actions, list) and actions and all(isinstance(a, dict) for a in actions)
     )
+
+
+def in_process_then_over_http(
+    fuzz: FuzzBot, cases: st.SearchStrategy[Any], judge: Callable[[Any], None]
+) -> None:
+    """Every entry point's run: the profile's examples in process, then a handful over a real
+    socket through waitress, each judged the same way."""
+
+    @budget(fuzz.backend)
+    @given(case=cases)
+    def in_process(case: Any) -> None:
+        judge(case)
+
+    in_process()
+    fuzz.http = True
+
+    @http_budget()
+    @given(case=cases)
+    def over_http(case: Any) -> None:
+        judge(case)
+
+    over_http()
+
+
+def assert_field_errors(answer: Any, inputs: Iterable[str], what: object) -> None:
+    """Refused inside the form: every error names an input of the form, in words."""
+    assert isinstance(answer, dict) and answer.get("response_action") == "errors", (what, answer)
+    errors = answer.get("errors")
+    assert isinstance(errors, dict) and errors, (what, answer)
+    allowed = set(inputs)
+    for block_id, message in errors.items():
+        assert block_id in allowed, (what, errors)
+        assert isinstance(message, str) and message.strip(), (what, errors)
+        assert "Something went wrong" not in message, (what, errors)
