@@ -189,7 +189,9 @@ def submissions(fuzz: FuzzBot) -> st.SearchStrategy[Submission]:
         elif target_kind == "unknown":
             metadata["episode_id"] = 99
         else:
-            metadata["episode_id"] = draw(_JUNK_IDS)
+            metadata["episode_id"] = junk = draw(_JUNK_IDS)
+            if type(junk) is int and junk in (1, 2):  # junk that happens to name an episode
+                target = junk
         view["private_metadata"] = json.dumps(metadata)
         mutations.append(Mutation("episode", metadata["episode_id"], False))
         view["state"] = {"values": values}
