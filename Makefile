@@ -21,11 +21,13 @@ demo: $(STAMP)
 
 ## The test suite (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set), on both cores;
 ## then the tests that time the bot against the wall clock, alone (marker `serial`).
+## Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: otherwise each pytest process
+## compiles and assertion-rewrites every test module again (2-3 s each, three processes).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2 -m "not serial"
-	$(BIN)/pytest -q -m serial
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -n 2 -m "not serial"
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -q -m serial
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,36 +4,14 @@ a date, now. Posted at once (with its chart), or printed as text with `--dry-run
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
 from bot.app import build_client, build_services
+from bot.cli_errors import CLI_ACTOR
 from bot.domain import occasions
 from bot.domain.states import DeliveryStatus
 from bot.services.messages import Digest
 from bot.settings import Settings
 from handlers.blocks.as_text import as_text
-
-# Who the audit trail names for what an operator does from the command line.
-CLI_ACTOR = "cli"
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not a date like 2026-03-30") from None
-
-
-def digest_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--date", type=_date, metavar="YYYY-MM-DD", help="the local date (default: today)"
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the digest as text; post nothing"
-    )
-    parser.add_argument(
-        "--force", action="store_true", help="post even if that date's digest was posted"
-    )
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-from datetime import date
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from bot.cli_errors import CLI_ACTOR, CommandError
 from bot.clock import SystemClock
-from bot.domain.audit_trail import parse_day
-from bot.domain.errors import StorageUnavailable, UserError
-from bot.domain.retention import parse_years
+from bot.domain.errors import StorageUnavailable
 from bot.domain.timetext import fmt_local
 from bot.private_file import PrivateFile
 from bot.services.audit_log import AuditLog
@@ -24,16 +21,9 @@ from storage import grants
 from storage.db import Database, make_engine
 from storage.migrate import current_revision, head_revision
 
-# Who the audit trail names for what an operator does from the command line.
-CLI_ACTOR = "cli"
 # Operator commands run outside the request path, in small batches or as one streamed read:
 # a statement may take longer than a Slack request may, never without bound.
 OPERATOR_STATEMENT_TIMEOUT_MS = 300_000
-_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-class CommandError(Exception):
-    """The command cannot run as asked; the message is one line."""
 
 
 def _operator_database(settings: Settings) -> Database:
@@ -58,26 +48,6 @@ def _operator_database(settings: Settings) -> Database:
     return Database(engine)
 
 
-def _years(text: str) -> float:
-    try:
-        return parse_years(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(message_of(exc)) from None
-
-
-def purge_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--older-than",
-        required=True,
-        type=_years,
-        metavar="YEARS",
-        help="remove episodes closed longer ago than this many years (at least 1; e.g. 6, 7.5)",
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="only say what would be removed; change nothing"
-    )
-
-
 def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     db = _operator_database(settings)
     try:
@@ -100,22 +70,6 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _day(text: str) -> date:
-    try:
-        return parse_day(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(message_of(exc)) from None
-
-
-def audit_export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="first", required=True, type=_day, metavar="YYYY-MM-DD")
-    parser.add_argument(
-        "--to", dest="last", required=True, type=_day, metavar="YYYY-MM-DD", help="included"
-    )
-    parser.add_argument("--out", required=True, metavar="FILE.csv", help="created with mode 0600")
-    parser.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")
-
-
 def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> int:
     if args.last < args.first:
         raise CommandError(f"--to {args.last} is before --from {args.first}")
@@ -134,23 +88,6 @@ def cmd_audit_export(settings: Settings, args: argparse.Namespace) -> int:
         f"({settings.bot_timezone} days) to {exported.destination}"
     )
     return 0
-
-
-def _role(text: str) -> str:
-    if not _ROLE_NAME.match(text):
-        raise argparse.ArgumentTypeError(
-            f"{text[:70]!r} is not a role name: lower-case letters, digits and _ only"
-        )
-    return text
-
-
-def db_grant_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--role", required=True, type=_role, help="the bot's login role")
-    parser.add_argument(
-        "--apply",
-        action="store_true",
-        help="run the statements, connected as DATABASE_URL's role (the tables' owner)",
-    )
 
 
 def cmd_db_grant(settings: Settings, args: argparse.Namespace) -> int:
@@ -182,9 +119,3 @@ def cmd_db_grant(settings: Settings, args: argparse.Namespace) -> int:
         for statement in statements:
             print(statement)
     return 0
-
-
-def message_of(exc: Exception) -> str:
-    text = exc.message if isinstance(exc, UserError) else str(exc)
-    # Messages written for Slack quote values in backticks: plain text on a terminal.
-    return text.replace("`", "").splitlines()[0]

@@ -1,7 +1,7 @@
 """Starts and stops what `missing-bot serve` runs, pointed at a fake Slack on this machine.
 
-The same composition root as `bot.cli.cmd_serve` (build_client, build_services, build_app,
-waitress, the scheduler), so the demo shows the real bot, not a mock-up of it.
+The same composition root as `bot.serve_commands.cmd_serve` (build_client, build_services,
+build_app, waitress, the scheduler), so the demo shows the real bot, not a mock-up of it.
 """
 
 from __future__ import annotations

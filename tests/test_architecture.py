@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.architecture import package_graph, violations
+from bot.cli import COMMANDS, load
+from tests.architecture import PRODUCT, package_graph, violations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +21,15 @@ def test_storage_and_domain_sit_at_the_bottom() -> None:
     assert graph.get("storage", set()) <= {"bot.domain"}
     assert graph.get("bot.domain", set()) == set()
     assert "storage" not in graph.get("handlers", set())
+
+
+def test_each_command_the_cli_loads_by_name_is_product_code() -> None:
+    """The CLI imports a command's module only once it is chosen (by name, which the import
+    rules above cannot see): each name must be a product module, never the demo or the fake."""
+    for name, command in COMMANDS.items():
+        module = command.runs.partition(":")[0]
+        assert module.split(".")[0] in PRODUCT, f"{name} runs {command.runs}"
+        assert callable(load(command)), f"{name}: {command.runs} is not a function"
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:

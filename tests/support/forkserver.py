@@ -25,6 +25,7 @@ from typing import Any
 # Everything `serve` imports, so that children start with it loaded.
 PRELOAD = (
     "bot.cli",
+    "bot.serve_commands",
     "bot.app",
     "bot.web",
     "handlers",
