@@ -7,6 +7,8 @@ the upload URLs that the fake hands out.
 from __future__ import annotations
 
 import logging
+import os
+import selectors
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +28,34 @@ class FakeSlackHTTPServer(ThreadingHTTPServer):
     request_queue_size = 128
     # Daemon threads: stop() must not wait for an answer a slow fault still holds back.
     daemon_threads = True
+    # handle_request() waits at most this long should a connection vanish before accept().
+    timeout = 0.1
 
     def __init__(self, fake: FakeSlack) -> None:
         self.fake = fake
+        self._stopping = False
+        self._wake_read, self._wake_write = os.pipe()
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def serve_until_stopped(self) -> None:
+        """`serve_forever`, but woken at once by `stop_serving` rather than noticing it at its
+        next poll: every test stops a fake, and a poll interval at each adds up."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _events in selector.select():
+                    if key.fileobj is self and not self._stopping:
+                        self.handle_request()  # ready: does not block
+
+    def stop_serving(self) -> None:
+        self._stopping = True
+        os.write(self._wake_write, b"x")
+
+    def server_close(self) -> None:
+        super().server_close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that hang up mid-request are normal in tests (a client timing out on a slow

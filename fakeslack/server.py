@@ -57,10 +57,8 @@ class FakeSlack(WebApi, FileUploads, History, Usergroups, ResponseUrls, Observin
             return self
         self._released.clear()
         self._server = FakeSlackHTTPServer(self)
-        # A short poll interval keeps stop() fast; shutdown waits for the poll to notice.
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            target=self._server.serve_until_stopped,
             name=f"FakeSlack:{self._server.server_port}",
             daemon=True,
         )
@@ -74,10 +72,10 @@ class FakeSlack(WebApi, FileUploads, History, Usergroups, ResponseUrls, Observin
         if server is None:
             return
         self._released.set()
-        server.shutdown()
-        server.server_close()
+        server.stop_serving()
         if thread is not None:
             thread.join(timeout=5)
+        server.server_close()
 
     def __enter__(self) -> FakeSlack:
         return self.start()
