@@ -156,8 +156,15 @@ def make_server(
     )
 
 
+def close_server(server: Any) -> None:
+    """Stop a waitress server from any thread. Its loop is woken through waitress's trigger and
+    closes the server in its own thread, so it ends at once rather than at the end of the
+    select() it is blocked in (up to a second)."""
+    server.trigger.pull_trigger(server.close)
+
+
 def run_until_closed(server: Any) -> None:
-    """Serve until `server.close()` is called from another thread (a signal, a test).
+    """Serve until `close_server(server)` is called (from a signal handler, another thread).
 
     Closing waitress's sockets under its select() loop ends it with EBADF (or ValueError for
     a closed descriptor): that is the expected way out, not an error.

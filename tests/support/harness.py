@@ -17,7 +17,7 @@ from bot.domain.access import Role
 from bot.services.access import Caller
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.web import WebApp, make_server, run_until_closed
+from bot.web import WebApp, close_server, make_server, run_until_closed
 from fakeslack import FakeSlack, Posted, SlackSender
 from storage.db import Database
 from storage.models import AuditEvent
@@ -88,7 +88,7 @@ class Bot:
     def stop(self) -> None:
         self.fake.wait_idle(quiet=0.05, timeout=2)
         self._server.task_dispatcher.shutdown(timeout=5)
-        self._server.close()
+        close_server(self._server)
         self._thread.join(timeout=5)
         self.services.close()
 
