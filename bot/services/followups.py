@@ -115,6 +115,10 @@ class FollowupRunner:
             .order_by(Followup.next_at)
             .limit(self.batch_size)
         )
+        # Most passes find nothing due: a read says so without taking SQLite's write lock.
+        with self.db.read() as session:
+            if session.scalar(due.limit(1)) is None:
+                return []
         claimed_ids: ColumnElement[bool] = Followup.id.in_(due.scalar_subquery())
         if self.db.dialect == "postgresql":
             # `= ANY(ARRAY(...))` runs the locking subquery once, then finds each claimed row by

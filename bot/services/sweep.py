@@ -7,8 +7,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -25,6 +26,8 @@ from storage.models import SchedulerPass
 log = logging.getLogger(__name__)
 
 _REQUEST_KEYS_KEPT = timedelta(days=1)
+# Old request keys are deleted this often, not at every pass: a write fewer per pass.
+_FORGET_EVERY = timedelta(hours=1)
 
 
 class Scheduled(Protocol):
@@ -74,6 +77,7 @@ class Sweeper:
         # /healthz reads them from here, so that answering never waits on the database twice.
         self.last_started: datetime | None = None
         self.last_completed: datetime | None = None
+        self._forgotten_at: datetime | None = None
 
     def run_once(self) -> PassResult:
         started = self.clock.now()
@@ -104,21 +108,36 @@ class Sweeper:
                         schedule.ensure_current(session, now)
                 self._daily_ensured = True
             self.access.refresh_usergroups(self.directory)
-            self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)
+            if self._forgotten_at is None or not now - _FORGET_EVERY < self._forgotten_at <= now:
+                self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)
+                self._forgotten_at = now
         except Exception:
             log.exception("housekeeping failed; the next pass tries again")
 
     def _beat(self, *, started: datetime | None = None, completed: datetime | None = None) -> None:
+        """One UPDATE of this copy's row (the first pass of a new copy inserts it)."""
+        values: dict[str, object] = {}
+        if started is not None:
+            values["last_started_at"] = started
+        if completed is not None:
+            values["last_completed_at"] = completed
+            values["passes"] = SchedulerPass.passes + 1
         with self.db.transaction() as session:
-            row = session.get(SchedulerPass, self.instance_id)
-            if row is None:
-                row = SchedulerPass(instance_id=self.instance_id, passes=0)
-                session.add(row)
-            if started is not None:
-                row.last_started_at = started
-            if completed is not None:
-                row.last_completed_at = completed
-                row.passes = (row.passes or 0) + 1
+            result = session.execute(
+                update(SchedulerPass)
+                .where(SchedulerPass.instance_id == self.instance_id)
+                .values(values)
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[object], result).rowcount == 0:
+                session.add(
+                    SchedulerPass(
+                        instance_id=self.instance_id,
+                        last_started_at=started,
+                        last_completed_at=completed,
+                        passes=0 if completed is None else 1,
+                    )
+                )
         if completed is not None:
             self.last_completed = completed
 
