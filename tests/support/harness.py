@@ -225,8 +225,10 @@ def start_bot(
     )
     app = build_app(settings, services, client=client, **(app_options or {}))
     web = WebApp(app, services, scheduler_expected=True)
-    # A short loop timeout lets each test's server stop at once instead of within a second.
-    server = make_server(web, host="127.0.0.1", port=0, threads=4, asyncore_loop_timeout=0.05)
+    # No asyncore_loop_timeout here: waitress reads it as a whole number of seconds, and 0.05
+    # became 0, a loop that never waited in select() and kept a core busy through every test.
+    # close_server() wakes the loop instead, so a test's server still stops at once.
+    server = make_server(web, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
