@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from bot.domain.access import Role
 from bot.services.access import Caller
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.web import WebApp, close_server, make_server, run_until_closed
+from bot.web import SERVER_THREADS, WebApp, close_server, make_server, run_until_closed
 from fakeslack import FakeSlack, Posted, SlackSender
 from storage.db import Database
 from storage.models import AuditEvent
@@ -84,13 +84,19 @@ class Bot:
     url: str
     _server: Any
     _thread: threading.Thread
+    _listeners: Executor
 
     def stop(self) -> None:
-        self.fake.wait_idle(quiet=0.05, timeout=2)
+        """Everything the test set going is finished before the fake's records are judged:
+        requests answered, then Bolt's listeners (they run on after the acknowledgement),
+        then the outbox's thread; then nothing may still be in flight at the fake."""
         self._server.task_dispatcher.shutdown(timeout=5)
+        if isinstance(self._listeners, TrackedExecutor):
+            self._listeners.wait_all(timeout=5)
         close_server(self._server)
         self._thread.join(timeout=5)
         self.services.close()
+        self.fake.wait_idle(quiet=0, timeout=2)
 
     # -- helpers that read like a control-room user's steps ------------------------------
 
@@ -188,6 +194,24 @@ class Bot:
         return self.services.sweeper.run_once()
 
 
+class TrackedExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool as the bot builds it, remembering what it ran, so that a test's
+    teardown can wait for the listeners themselves instead of for a quiet spell at the fake."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=SERVER_THREADS, thread_name_prefix="listener")
+        self._futures: list[Future[Any]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        self._futures.append(future)
+        return future
+
+    def wait_all(self, timeout: float) -> None:
+        wait(self._futures, timeout=timeout)
+        self.shutdown(wait=False)
+
+
 class InlineExecutor(Executor):
     """Runs each listener on the calling thread, so a request's work is finished (database
     written, answers posted) when the WSGI call returns. Bolt's ack path then needs no 10 ms
@@ -223,7 +247,10 @@ def start_bot(
         instance_id="test-instance",
         team_id=TEAM,
     )
-    app = build_app(settings, services, client=client, **(app_options or {}))
+    options = dict(app_options or {})
+    if "listener_executor" not in options:
+        options["listener_executor"] = TrackedExecutor()
+    app = build_app(settings, services, client=client, **options)
     web = WebApp(app, services, scheduler_expected=True)
     # No asyncore_loop_timeout here: waitress reads it as a whole number of seconds, and 0.05
     # became 0, a loop that never waited in select() and kept a core busy through every test.
@@ -235,4 +262,5 @@ def start_bot(
     sender = SlackSender(
         f"{url}/slack/events", SIGNING_SECRET, fake=fake, user_id=LOGGER, channel_id=CONTROL
     )
-    return Bot(fake, clock, settings, services, sender, web, url, server, thread)
+    listeners = options["listener_executor"]
+    return Bot(fake, clock, settings, services, sender, web, url, server, thread, listeners)
