@@ -65,7 +65,7 @@ from bot.clock import FakeClock
 from bot.services.container import Services
 from bot.services.followups import RunResult
 from bot.settings import Settings
-from bot.web import WebApp, close_server, make_server, run_until_closed
+from bot.web import WebApp, make_server, run_until_closed
 from fakeslack import FakeSlack, SentResponse, SlackSender, ViewRecord
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -114,7 +114,7 @@ class Stack:
     def stop(self) -> None:
         if self.server is not None:
             self.server.task_dispatcher.shutdown(timeout=5)
-            close_server(self.server)
+            self.server.close()
         if self.thread is not None:
             self.thread.join(timeout=5)
         self.services.close()
@@ -137,11 +137,13 @@ def start_stack(fake: FakeSlack, url: str, now: datetime, *, web: bool) -> Stack
     stack = Stack(fake, clock, services)
     if web:
         app = build_app(settings, services, client=client)
-        # Waitress's loop timeout is left alone: it is a whole number of seconds (0.05 read as
-        # 0 kept a core spinning in select() during the measurements), and close_server()
-        # wakes the loop to stop it.
+        # loop_timeout, not waitress's asyncore_loop_timeout, which takes whole seconds: 0.05
+        # passed there became 0 and kept a core spinning during the measurements.
         server = make_server(
-            WebApp(app, services, scheduler_expected=True), host="127.0.0.1", port=0
+            WebApp(app, services, scheduler_expected=True),
+            host="127.0.0.1",
+            port=0,
+            loop_timeout=0.05,
         )
         stack.server = server
         stack.thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)

@@ -24,7 +24,7 @@ from bot.cli_errors import CannotStart
 from bot.scheduler import start_scheduler
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.web import WebApp, close_server, make_server, run_until_closed
+from bot.web import WebApp, make_server, run_until_closed
 from storage.db import REQUEST_DEADLINE_SECONDS, Database
 from storage.migrate import current_revision, upgrade
 
@@ -112,7 +112,7 @@ def cmd_serve(settings: Settings, _args: argparse.Namespace) -> int:
         WebApp(app, services, scheduler_expected=True), host="0.0.0.0", port=settings.port
     )
     log.info("serving Slack requests on :%s/slack/events", server.effective_port)
-    _stop_on_signals(lambda: close_server(server))
+    _stop_on_signals(server.close)
     try:
         run_until_closed(server)
     finally:

@@ -141,11 +141,24 @@ def _json(
 
 
 def make_server(
-    wsgi_app: WebApp, *, host: str, port: int, threads: int = SERVER_THREADS, **adjustments: Any
+    wsgi_app: WebApp,
+    *,
+    host: str,
+    port: int,
+    threads: int = SERVER_THREADS,
+    loop_timeout: float | None = None,
+    **adjustments: Any,
 ) -> Any:
-    """A waitress server; `.effective_port` tells the port when 0 was asked for."""
+    """A waitress server; `.effective_port` tells the port when 0 was asked for.
+
+    `loop_timeout`: how long its loop waits in select() before looking again, so that a
+    `server.close()` from another thread is noticed that soon (waitress's default, a second,
+    suits `serve`, whose signal handler runs on the loop's own thread). It is set on the
+    server, not passed as waitress's `asyncore_loop_timeout`, which takes whole seconds: 0.05
+    would become 0, a loop that never waits and keeps a core busy.
+    """
     adjustments.setdefault("max_request_body_size", SERVER_BODY_CAP)
-    return create_server(
+    server = create_server(
         wsgi_app,
         host=host,
         port=port,
@@ -154,17 +167,13 @@ def make_server(
         ident="missing-bot",
         **adjustments,
     )
-
-
-def close_server(server: Any) -> None:
-    """Stop a waitress server from any thread. Its loop is woken through waitress's trigger and
-    closes the server in its own thread, so it ends at once rather than at the end of the
-    select() it is blocked in (up to a second)."""
-    server.trigger.pull_trigger(server.close)
+    if loop_timeout is not None:
+        server.adj.asyncore_loop_timeout = loop_timeout
+    return server
 
 
 def run_until_closed(server: Any) -> None:
-    """Serve until `close_server(server)` is called (from a signal handler, another thread).
+    """Serve until `server.close()` is called from another thread (a signal, a test).
 
     Closing waitress's sockets under its select() loop ends it with EBADF (or ValueError for
     a closed descriptor): that is the expected way out, not an error.

@@ -22,7 +22,7 @@ from bot.clock import OffsetClock
 from bot.scheduler import start_scheduler
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.web import WebApp, close_server, make_server
+from bot.web import WebApp, make_server
 from demo.clock_store import ClockStore
 from fakeslack import FakeSlack, SlackSender
 
@@ -97,7 +97,7 @@ class DemoStack:
         with contextlib.suppress(AssertionError):  # still busy after 2 s: stop anyway
             self.fake.wait_idle(quiet=0.05, timeout=2)
         self.server.task_dispatcher.shutdown(timeout=5)
-        close_server(self.server)
+        self.server.close()
         self.server_thread.join(timeout=5)
         self.services.db.dispose()
         self.fake.stop()
@@ -118,8 +118,13 @@ def start_stack(settings: Settings) -> DemoStack:
         client = build_client(demo)
         services = build_services(demo, client=client, clock=clock)
         app = build_app(demo, services, client=client)
+        # A short loop timeout: quitting the demo does not wait a second for the server.
         server = make_server(
-            WebApp(app, services, scheduler_expected=True), host="127.0.0.1", port=0, threads=4
+            WebApp(app, services, scheduler_expected=True),
+            host="127.0.0.1",
+            port=0,
+            threads=4,
+            loop_timeout=0.05,
         )
     except BaseException:
         fake.stop()

@@ -17,7 +17,7 @@ from bot.domain.access import Role
 from bot.services.access import Caller
 from bot.services.container import Services
 from bot.settings import Settings
-from bot.web import SERVER_THREADS, WebApp, close_server, make_server, run_until_closed
+from bot.web import SERVER_THREADS, WebApp, make_server, run_until_closed
 from fakeslack import FakeSlack, Posted, SlackSender
 from storage.db import Database
 from storage.models import AuditEvent
@@ -93,7 +93,7 @@ class Bot:
         self._server.task_dispatcher.shutdown(timeout=5)
         if isinstance(self._listeners, TrackedExecutor):
             self._listeners.wait_all(timeout=5)
-        close_server(self._server)
+        self._server.close()
         self._thread.join(timeout=5)
         self.services.close()
         self.fake.wait_idle(quiet=0, timeout=2)
@@ -252,10 +252,8 @@ def start_bot(
         options["listener_executor"] = TrackedExecutor()
     app = build_app(settings, services, client=client, **options)
     web = WebApp(app, services, scheduler_expected=True)
-    # No asyncore_loop_timeout here: waitress reads it as a whole number of seconds, and 0.05
-    # became 0, a loop that never waited in select() and kept a core busy through every test.
-    # close_server() wakes the loop instead, so a test's server still stops at once.
-    server = make_server(web, host="127.0.0.1", port=0, threads=4)
+    # A short loop timeout lets each test's server stop within 50 ms (see make_server).
+    server = make_server(web, host="127.0.0.1", port=0, threads=4, loop_timeout=0.05)
     thread = threading.Thread(target=run_until_closed, args=(server,), daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
