@@ -38,6 +38,10 @@ class Command(NamedTuple):
     help: str
     arguments: Arguments = no_arguments
 
+    @property
+    def module(self) -> str:
+        return self.runs.partition(":")[0]
+
 
 # The settings each command cannot run without, checked before it starts. Named here rather
 # than inside each command so that a start-up with bad settings and missing ones names them
@@ -87,8 +91,8 @@ COMMANDS: dict[str, Command] = {
 
 
 def load(command: Command) -> Run:
-    module, _, function = command.runs.partition(":")
-    run: Run = getattr(importlib.import_module(module), function)
+    function = command.runs.partition(":")[2]
+    run: Run = getattr(importlib.import_module(command.module), function)
     return run
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 from bot.cli_errors import message_of
 from bot.domain.audit_trail import parse_day
 from bot.domain.errors import UserError
 from bot.domain.retention import parse_years
+
+T = TypeVar("T")
 
 # A PostgreSQL role name as `db-grant` will write it unquoted into GRANT statements.
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -20,18 +24,23 @@ def no_arguments(_parser: argparse.ArgumentParser) -> None:
     pass
 
 
-def _years(text: str) -> float:
-    try:
-        return parse_years(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(message_of(exc)) from None
+def _checked_by(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argument type from a domain parser: its refusal becomes argparse's one-line error."""
+
+    def read(text: str) -> T:
+        try:
+            return parse(text)
+        except UserError as exc:
+            raise argparse.ArgumentTypeError(message_of(exc)) from None
+
+    return read
 
 
 def purge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--older-than",
         required=True,
-        type=_years,
+        type=_checked_by(parse_years),
         metavar="YEARS",
         help="remove episodes closed longer ago than this many years (at least 1; e.g. 6, 7.5)",
     )
@@ -40,17 +49,17 @@ def purge_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _day(text: str) -> date:
-    try:
-        return parse_day(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(message_of(exc)) from None
-
-
 def audit_export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="first", required=True, type=_day, metavar="YYYY-MM-DD")
     parser.add_argument(
-        "--to", dest="last", required=True, type=_day, metavar="YYYY-MM-DD", help="included"
+        "--from", dest="first", required=True, type=_checked_by(parse_day), metavar="YYYY-MM-DD"
+    )
+    parser.add_argument(
+        "--to",
+        dest="last",
+        required=True,
+        type=_checked_by(parse_day),
+        metavar="YYYY-MM-DD",
+        help="included",
     )
     parser.add_argument("--out", required=True, metavar="FILE.csv", help="created with mode 0600")
     parser.add_argument("--force", action="store_true", help="replace FILE.csv if it exists")

@@ -108,6 +108,7 @@ class Sweeper:
                         schedule.ensure_current(session, now)
                 self._daily_ensured = True
             self.access.refresh_usergroups(self.directory)
+            # Due an hour after the last time, or at once if the clock has gone back since.
             if self._forgotten_at is None or not now - _FORGET_EVERY < self._forgotten_at <= now:
                 self.access.forget_requests_before(now - _REQUEST_KEYS_KEPT)
                 self._forgotten_at = now
